@@ -1,0 +1,62 @@
+#pragma once
+// The CPU backend: the readable reference every other backend is checked against.
+// Its kernels are spread by family over core/cpu/*.cpp, mirroring core/ops/*.cpp.
+#include "core/backend.h"
+
+namespace ember {
+
+class CpuBackend final : public Backend {
+ public:
+  const char* name() const override { return "cpu"; }
+
+  void* allocate(size_t nbytes) override;
+  void deallocate(void* ptr, size_t nbytes) override;
+  void copy_from_host(void* dst, const void* src, size_t nbytes) override;
+  void copy_to_host(void* dst, const void* src, size_t nbytes) override;
+  void copy_within(void* dst, const void* src, size_t nbytes) override;
+
+  void fill(Tensor& out, double value) override;
+  void cast(const Tensor& src, Tensor& out) override;
+  void binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) override;
+  void binary_scalar(BinaryOp op, const Tensor& a, double s, bool scalar_first, Tensor& out) override;
+  void unary(UnaryOp op, const Tensor& a, Tensor& out) override;
+  void relu_backward(const Tensor& grad_y, const Tensor& x, Tensor& grad_x) override;
+  void axpy(double alpha, const Tensor& x, Tensor& y) override;
+  void mul_inplace(const Tensor& x, Tensor& y) override;
+
+  void sum_to(const Tensor& x, Tensor& out) override;
+  void sum_dim(const Tensor& x, int64_t dim, Tensor& out) override;
+  void argmax(const Tensor& x, int64_t dim, Tensor& out) override;
+
+  void gemm(bool trans_a, bool trans_b, double alpha, const Tensor& a, const Tensor& b, double beta,
+            Tensor& c) override;
+
+  void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& args,
+                      Tensor& y) override;
+  void conv2d_backward(const Tensor& grad_y, const Tensor& x, const Tensor& w, const Conv2dArgs& args,
+                       Tensor& grad_x, Tensor& grad_w, Tensor& grad_b) override;
+
+  void max_pool2d_forward(const Tensor& x, const Pool2dArgs& args, Tensor& y, Tensor& indices) override;
+  void max_pool2d_backward(const Tensor& grad_y, const Tensor& indices, Tensor& grad_x) override;
+
+  void batch_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                          Tensor& running_var, bool training, double momentum, double eps, Tensor& y,
+                          Tensor& save_mean, Tensor& save_invstd) override;
+  void batch_norm_backward(const Tensor& grad_y, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
+                           const Tensor& save_invstd, bool training, Tensor& grad_x, Tensor& grad_weight,
+                           Tensor& grad_bias) override;
+
+  void dropout_mask(double p, Generator& gen, Tensor& mask) override;
+
+  void log_softmax_forward(const Tensor& x, Tensor& y) override;
+  void log_softmax_backward(const Tensor& grad_y, const Tensor& y, Tensor& grad_x) override;
+  void nll_loss_forward(const Tensor& logp, const Tensor& target, Tensor& loss) override;
+  void nll_loss_backward(const Tensor& grad_loss, const Tensor& target, Tensor& grad_logp) override;
+
+  void uniform(Tensor& out, double low, double high, Generator& gen) override;
+  void normal(Tensor& out, double mean, double std, Generator& gen) override;
+};
+
+CpuBackend& cpu_backend();
+
+}  // namespace ember

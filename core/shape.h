@@ -1,0 +1,35 @@
+#pragma once
+// Shapes: a vector of sizes, printed as PyTorch prints them in its messages: [5, 50].
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace ember {
+
+using Shape = std::vector<int64_t>;
+
+inline int64_t shape_numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+inline std::string shape_str(const Shape& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+// Normalises a possibly negative dim for a tensor of rank `rank`; `op` names the caller.
+inline int64_t wrap_dim(int64_t dim, int64_t rank, const char* op) {
+  int64_t r = rank == 0 ? 1 : rank;
+  EMBER_CHECK(dim >= -r && dim < r, op, ": dim ", dim, " out of range for a tensor of rank ", rank);
+  return dim < 0 ? dim + r : dim;
+}
+
+// Numpy broadcasting of two shapes; throws naming `op` and both shapes.
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+
+}  // namespace ember

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs whatever Ember needs from Debian's packages and is missing. Safe to run again.
+# Usage: scripts/setup.sh [--torch]   (--torch adds python3-torch, for regenerating fixtures and benchmarks)
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config libeigen3-dev doctest-dev zlib1g-dev nlohmann-json3-dev
+          libminizip-dev nodejs npm)
+[[ "${1:-}" == "--torch" ]] && packages+=(python3-torch python3-numpy)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo_cmd apt-get update -q
+  $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
