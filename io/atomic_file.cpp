@@ -1,0 +1,127 @@
+#include "io/atomic_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace ember::io {
+
+namespace {
+// Splits "a/b/c.ckpt" into the folder ("a/b", or "." for a bare name) and the file name.
+std::pair<std::string, std::string> split_dir(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return {".", path};
+  return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
+}
+
+std::atomic<uint64_t> temp_counter{0};
+}  // namespace
+
+void throw_errno(const std::string& what, const std::string& path, int err) {
+  throw Error(what + ": " + path + ": " + std::strerror(err));
+}
+
+void pread_exact(int fd, void* buf, size_t n, uint64_t offset, const std::string& path) {
+  char* p = static_cast<char*>(buf);
+  while (n > 0) {
+    ssize_t got = ::pread(fd, p, n, off_t(offset));
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("read failed", path, errno);
+    }
+    EMBER_CHECK(got > 0, path, ": unexpected end of file at byte ", offset, " (", n,
+                " more bytes expected); the file is truncated");
+    p += got;
+    n -= size_t(got);
+    offset += uint64_t(got);
+  }
+}
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  EMBER_CHECK(!path_.empty() && path_.back() != '/', "save: invalid file path \"", path_, "\"");
+  auto [dir, name] = split_dir(path_);
+  // O_EXCL with a name unique to this process and call; retry in the unlikely event of a leftover.
+  for (int attempt = 0;; ++attempt) {
+    temp_path_ = (dir == "/" ? "" : dir) + "/." + name + ".tmp-" + std::to_string(::getpid()) + "-" +
+                 std::to_string(temp_counter++);
+    fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd_ >= 0) return;
+    if (errno == EEXIST && attempt < 100) continue;
+    throw_errno("save: cannot create a temporary file beside the target", path_ + " (temporary " +
+                temp_path_ + ")", errno);
+  }
+}
+
+AtomicFile::~AtomicFile() {
+  if (!committed_) discard();
+}
+
+void AtomicFile::discard() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  ::unlink(temp_path_.c_str());
+}
+
+void AtomicFile::pwrite_all(const void* data, size_t n, uint64_t offset) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    ssize_t put = ::pwrite(fd_, p, n, off_t(offset));
+    if (put < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("save: write failed", path_, errno);
+    }
+    p += put;
+    n -= size_t(put);
+    offset += uint64_t(put);
+  }
+}
+
+void AtomicFile::reserve(uint64_t size) {
+#ifdef __linux__
+  // fallocate, not posix_fallocate: where the file system cannot preallocate, glibc's emulation
+  // would write the whole file an extra time. Such a folder still takes the writes; a full disk
+  // (or a file size limit) fails here, before any data is written.
+  if (size > 0 && ::fallocate(fd_, 0, 0, off_t(size)) != 0) {
+    int err = errno;
+    if (err == ENOSPC || err == EFBIG || err == EDQUOT || err == EIO) throw_errno("save: cannot reserve space", path_, err);
+  }
+#else
+  (void)size;
+#endif
+}
+
+void AtomicFile::start_writeback(uint64_t offset, uint64_t n) {
+#ifdef SYNC_FILE_RANGE_WRITE
+  // Best effort: errors surface in fsync, which commit() checks.
+  (void)::sync_file_range(fd_, off_t(offset), off_t(n), SYNC_FILE_RANGE_WRITE);
+#endif
+}
+
+void AtomicFile::commit(bool sync) {
+  EMBER_CHECK(!committed_ && fd_ >= 0, "save: ", path_, ": file already committed");
+  if (sync && ::fsync(fd_) != 0) throw_errno("save: fsync failed", path_, errno);
+  int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) throw_errno("save: close failed", path_, errno);
+  if (::rename(temp_path_.c_str(), path_.c_str()) != 0)
+    throw_errno("save: cannot rename " + temp_path_ + " over the target", path_, errno);
+  committed_ = true;
+  if (sync) {
+    // The rename itself lives in the folder: sync the folder so it survives a power cut.
+    std::string dir = split_dir(path_).first;
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) throw_errno("save: cannot open the folder to sync it", dir, errno);
+    int rc = ::fsync(dfd);
+    int err = errno;
+    ::close(dfd);
+    if (rc != 0 && err != EINVAL) throw_errno("save: fsync of the folder failed", dir, err);
+  }
+}
+
+}  // namespace ember::io

@@ -1,0 +1,49 @@
+#pragma once
+// Files written so that a crash leaves either the old file or the new one, never a mix: the bytes
+// go to a temporary file in the target's folder, which is synced and then renamed over the target.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace ember::io {
+
+// "<what>: <path>: <strerror(errno)>", as an ember::Error; for failed system calls.
+[[noreturn]] void throw_errno(const std::string& what, const std::string& path, int err);
+
+// Reads exactly `n` bytes at `offset`, retrying short reads and EINTR; throws naming `path` on an
+// I/O error or an unexpected end of file.
+void pread_exact(int fd, void* buf, size_t n, uint64_t offset, const std::string& path);
+
+class AtomicFile {
+ public:
+  // Creates "<dir>/.<name>.tmp-<pid>-<n>" beside `path` (mode 0666 less the umask).
+  explicit AtomicFile(std::string path);
+  // Without commit() (an exception, a failed write), closes and removes the temporary file.
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  // Writes all of `n` bytes at `offset`; throws naming the target and errno.
+  void pwrite_all(const void* data, size_t n, uint64_t offset);
+  // Reserves `size` bytes on disk up front (best effort: ignored where unsupported).
+  void reserve(uint64_t size);
+  // Starts writing [offset, offset + n) to disk without waiting, so that the final fsync finds
+  // little left to do (Linux sync_file_range; a no-op elsewhere).
+  void start_writeback(uint64_t offset, uint64_t n);
+  // fsync (when `sync`), close, rename over the target, then fsync the folder (when `sync`).
+  void commit(bool sync = true);
+
+  const std::string& path() const { return path_; }
+  const std::string& temp_path() const { return temp_path_; }
+  int fd() const { return fd_; }
+
+ private:
+  void discard() noexcept;
+
+  std::string path_;
+  std::string temp_path_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+}  // namespace ember::io

@@ -1,0 +1,147 @@
+#include "io/checkpoint_reader.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+
+#include "io/atomic_file.h"
+#include "io/format.h"
+
+namespace ember::io {
+
+std::string escape_key(const std::string& key) {
+  std::string out;
+  out.reserve(key.size());
+  for (char c : key) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
+std::string child_path(const std::string& parent, const std::string& escaped_component) {
+  return parent.empty() ? escaped_component : parent + "/" + escaped_component;
+}
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  if (path.empty()) return parts;
+  std::string cur;
+  for (size_t i = 0; i < path.size(); ++i) {
+    char c = path[i];
+    if (c == '/') {
+      parts.push_back(std::move(cur));
+      cur.clear();
+    } else if (c == '~') {
+      char next = i + 1 < path.size() ? path[i + 1] : '\0';
+      EMBER_CHECK(next == '0' || next == '1', "invalid path \"", path, "\": '~' at position ", i,
+                  " must be followed by 0 (for '~') or 1 (for '/')");
+      cur += next == '0' ? '~' : '/';
+      ++i;
+    } else {
+      cur += c;
+    }
+  }
+  parts.push_back(std::move(cur));
+  return parts;
+}
+
+const Value& find_path(const Value& tree, const std::string& path) {
+  const Value* node = &tree;
+  std::string so_far;
+  for (const std::string& part : split_path(path)) {
+    if (node->is_dict()) {
+      const Value* child = node->as_dict().find(part);
+      EMBER_CHECK(child, "key \"", part, "\" not found", so_far.empty() ? "" : " in \"" + so_far + "\"");
+      node = child;
+    } else if (node->is_list()) {
+      const auto& items = node->as_list();
+      char* end = nullptr;
+      unsigned long long idx = std::strtoull(part.c_str(), &end, 10);
+      EMBER_CHECK(!part.empty() && *end == '\0' && idx < items.size(), "index \"", part, "\" not found in list \"",
+                  so_far, "\" of size ", items.size());
+      node = &items[size_t(idx)];
+    } else {
+      EMBER_FAIL("\"", so_far, "\" is a ", node->kind_name(), ", so it has no key \"", part, "\"");
+    }
+    so_far = child_path(so_far, escape_key(part));
+  }
+  return *node;
+}
+
+std::unique_ptr<CheckpointReader> open_checkpoint(const std::string& path) {
+  // The leading bytes pick the reader; only the native format is known so far.
+  char head[8] = {};
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_errno("load: cannot open", path, errno);
+  ssize_t got = ::read(fd, head, sizeof head);
+  ::close(fd);
+  if (got == ssize_t(sizeof head) && std::memcmp(head, kMagic, sizeof head) == 0)
+    return std::make_unique<NativeReader>(path);
+  if (got >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0)
+    EMBER_FAIL("load: ", path, ": this looks like a PyTorch .pth (zip) file; Ember reads only its own format so far");
+  // The native reader's own checks say precisely what is wrong (too short, bad magic).
+  return std::make_unique<NativeReader>(path);
+}
+
+namespace {
+struct Filler {
+  CheckpointReader& reader;
+  bool keep_recorded;
+  Device target;
+  std::unordered_map<std::string, size_t> index;
+
+  void fill(Value& node, const std::string& path) {
+    if (node.is_dict()) {
+      for (auto& [key, child] : node.as_dict()) fill(child, child_path(path, escape_key(key)));
+    } else if (node.is_list()) {
+      auto& items = node.as_list();
+      for (size_t i = 0; i < items.size(); ++i) fill(items[i], child_path(path, std::to_string(i)));
+    } else if (node.is_tensor()) {
+      auto it = index.find(path);
+      EMBER_CHECK(it != index.end(), "load: ", reader.path(), ": no tensor table entry for \"", path, "\"");
+      node = Value(place(reader.read_tensor(it->second), reader.tensors()[it->second]));
+    }
+  }
+
+  Tensor place(Tensor t, const TensorInfo& info) {
+    Device dev = keep_recorded ? info.device : target;
+    if (dev.is_cpu()) return t;
+    try {
+      return t.to(dev);
+    } catch (const Error& e) {
+      if (keep_recorded)
+        EMBER_FAIL("load: ", reader.path(), ": tensor \"", info.name, "\" was saved on ", dev.str(),
+                   ", which is not available here (", e.what(), "); pass map_location=\"cpu\" to load it on the CPU");
+      EMBER_FAIL("load: ", reader.path(), ": cannot move tensor \"", info.name, "\" to ", dev.str(), ": ", e.what());
+    }
+  }
+};
+}  // namespace
+
+Value load_checkpoint(CheckpointReader& reader, const std::string& map_location, const std::string& subtree) {
+  Filler filler{reader, map_location.empty(), kCPU, {}};
+  if (!map_location.empty()) {
+    try {
+      filler.target = Device(map_location);
+    } catch (const Error& e) {
+      EMBER_FAIL("load: invalid map_location \"", map_location, "\" (expected \"\", \"cpu\" or \"cuda:N\"): ", e.what());
+    }
+  }
+  const auto& table = reader.tensors();
+  for (size_t i = 0; i < table.size(); ++i) filler.index.emplace(table[i].name, i);
+  Value out;
+  try {
+    out = find_path(reader.skeleton(), subtree);
+  } catch (const Error& e) {
+    EMBER_FAIL(reader.path(), ": ", e.what());
+  }
+  filler.fill(out, subtree);
+  return out;
+}
+
+}  // namespace ember::io
