@@ -4,6 +4,7 @@
 // they never ask which device they run on. The registry in core/backend.cpp is the only place
 // that knows whether CUDA was built.
 #include <cstddef>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -28,6 +29,18 @@ struct Pool2dArgs {
   IntPair kernel{2};
   IntPair stride{2};
   IntPair padding{0};
+};
+
+// One SGD update of a parameter (torch.optim.SGD's rule, see optim/sgd.h), for Backend::sgd_step.
+struct SgdHyper {
+  double lr = 0, momentum = 0, dampening = 0, weight_decay = 0;
+  bool nesterov = false, maximize = false;
+};
+struct SgdSlot {
+  Tensor param;            // updated in place
+  Tensor grad;             // read only
+  Tensor momentum_buffer;  // same shape; undefined when momentum == 0
+  bool init_buffer = false;  // first step: the buffer receives the gradient instead of being updated
 };
 
 class Backend {
@@ -83,6 +96,12 @@ class Backend {
   virtual void max_pool2d_forward(const Tensor& x, const Pool2dArgs& args, Tensor& y, Tensor& indices) = 0;
   // grad_x (N, C, H, W) is written whole (zeros where no maximum was taken).
   virtual void max_pool2d_backward(const Tensor& grad_y, const Tensor& indices, Tensor& grad_x) = 0;
+  // The same, told the forward's window geometry, so that a GPU can gather each input's gradient from
+  // the windows that hold it (in a fixed order, without atomics). Defaults to the version above.
+  virtual void max_pool2d_backward_args(const Tensor& grad_y, const Tensor& indices, const Pool2dArgs& args,
+                                        Tensor& grad_x) {
+    max_pool2d_backward(grad_y, indices, grad_x);
+  }
 
   // ---- batch normalisation, per channel (dim 1) of x: (N, C) or (N, C, H, W) ----
   // training: normalises with the batch statistics, writes save_mean and save_invstd (C), and, where
@@ -113,6 +132,12 @@ class Backend {
   // ---- random fills, float dtypes ----
   virtual void uniform(Tensor& out, double low, double high, Generator& gen) = 0;
   virtual void normal(Tensor& out, double mean, double std, Generator& gen) = 0;
+
+  // ---- optimizers ----
+  // Applies one SGD step to every slot (all on this backend's device). The default (core/sgd_step.cpp)
+  // runs the per-tensor kernels above in the order optim/sgd.cpp always did; a backend may fuse
+  // the whole list into one launch (CUDA does).
+  virtual void sgd_step(const SgdHyper& hyper, const std::vector<SgdSlot>& slots);
 };
 
 // The backend for a device; throws if that device's backend was not built or is unavailable.

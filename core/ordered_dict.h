@@ -19,6 +19,12 @@ class OrderedDict {
     items_.emplace_back(key, std::move(value));
     return items_.back().second;
   }
+  // Appends a key the caller has already checked is new (a file reader that refuses duplicate keys),
+  // skipping insert()'s linear search, which would make building an n-key dict O(n^2).
+  V& append_unchecked(std::string key, V value) {
+    items_.emplace_back(std::move(key), std::move(value));
+    return items_.back().second;
+  }
   V& operator[](const std::string& key) {
     if (V* v = find(key)) return *v;
     items_.emplace_back(key, V());
