@@ -38,7 +38,8 @@ template <class T>
 void bn_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
                 Tensor& running_var, bool training, double momentum, double eps, Tensor& y, Tensor& save_mean,
                 Tensor& save_invstd) {
-  const auto [N, C, S] = bn_dims(x);
+  const BnDims dims = bn_dims(x);  // not a structured binding: clang 14 cannot capture those in lambdas
+  const int64_t N = dims.n, C = dims.c, S = dims.s;
   const T* xp = x.data<T>();
   const T* wp = opt_data<T>(weight);
   const T* bp = opt_data<T>(bias);
@@ -149,7 +150,8 @@ void bn_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, Tenso
 template <class T>
 void bn_backward(const Tensor& grad_y, const Tensor& x, const Tensor& weight, const Tensor& save_mean,
                  const Tensor& save_invstd, bool training, Tensor& grad_x, Tensor& grad_weight, Tensor& grad_bias) {
-  const auto [N, C, S] = bn_dims(x);
+  const BnDims dims = bn_dims(x);  // not a structured binding: clang 14 cannot capture those in lambdas
+  const int64_t N = dims.n, C = dims.c, S = dims.s;
   const T* gyp = grad_y.data<T>();
   const T* xp = x.data<T>();
   const T* wp = opt_data<T>(weight);
