@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "io/atomic_file.h"
+#include "io/detect.h"
 #include "io/format.h"
 
 namespace ember::io {
@@ -74,18 +75,8 @@ const Value& find_path(const Value& tree, const std::string& path) {
 }
 
 std::unique_ptr<CheckpointReader> open_checkpoint(const std::string& path) {
-  // The leading bytes pick the reader; only the native format is known so far.
-  char head[8] = {};
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw_errno("load: cannot open", path, errno);
-  ssize_t got = ::read(fd, head, sizeof head);
-  ::close(fd);
-  if (got == ssize_t(sizeof head) && std::memcmp(head, kMagic, sizeof head) == 0)
-    return std::make_unique<NativeReader>(path);
-  if (got >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0)
-    EMBER_FAIL("load: ", path, ": this looks like a PyTorch .pth (zip) file; Ember reads only its own format so far");
-  // The native reader's own checks say precisely what is wrong (too short, bad magic).
-  return std::make_unique<NativeReader>(path);
+  // The leading bytes pick the reader: Ember's format, PyTorch .pth or safetensors (io/detect.h).
+  return open_detected(path);
 }
 
 namespace {

@@ -1,6 +1,7 @@
 // ember-ckpt: inspect, compare, verify and cut up checkpoint files.
 // Everything format-specific sits behind io::CheckpointReader (io/checkpoint_reader.h), so a reader
 // for another format (PyTorch .pth, safetensors) plugs in through io::open_checkpoint alone.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -10,6 +11,8 @@
 #include <unordered_map>
 
 #include "io/checkpoint_reader.h"
+#include "io/pth.h"
+#include "io/safetensors.h"
 #include "io/serialize.h"
 
 using namespace ember;
@@ -32,6 +35,15 @@ Commands:
                          (exit 0 only when the file is whole and every checksum matches)
   extract FILE KEY OUT   save the subtree at KEY as a standalone checkpoint OUT, e.g.
                            ember-ckpt extract ckpt.ember model_state_dict model.ember
+  convert IN OUT --to ember|pth|safetensors [--floats-as-tensors]
+                         write IN in another format, refusing with the reason what that format
+                         cannot hold (safetensors holds only a flat dict of tensors and string
+                         metadata: extract a checkpoint's model_state_dict first); with
+                         --floats-as-tensors a .pth's floats become 0-dim float64 tensors, which
+                         torch.load(weights_only=True) before PyTorch 2.0 needs
+
+FILE, A, B and IN may each be an Ember checkpoint, a PyTorch .pth (torch.save) or a safetensors
+file: the format is recognised by the file's content, never by its name.
 
 Keys are paths: dict keys and list indices joined by '/', with '~' written "~0" and '/' written
 "~1" inside a key ("model_state_dict/conv1.weight", "history/0").
@@ -131,6 +143,10 @@ int cmd_inspect(const std::string& file) {
   auto reader = io::open_checkpoint(file);
   const auto& table = reader->tensors();
   std::cout << file << ": " << reader->format() << ", " << reader->file_size() << " bytes\n";
+  if (auto* st = dynamic_cast<io::SafetensorsReader*>(reader.get()); st && !st->metadata().empty()) {
+    std::cout << "metadata:\n";
+    for (const auto& [key, value] : st->metadata()) std::cout << "  " << quote(key) << ": " << quote(value) << "\n";
+  }
   TablePrinter(*reader).print(reader->skeleton(), "", 0, std::cout);
 
   std::cout << "\ntensors:\n";
@@ -172,8 +188,10 @@ int cmd_verify(const std::string& file) {
     std::cout << file << ": DAMAGED: " << bad << " of " << table.size() << " tensors fail their checksum\n";
     return kDifferent;
   }
+  bool checksums = std::any_of(table.begin(), table.end(), [](const TensorInfo& t) { return t.has_checksum; });
   std::cout << file << ": OK (" << reader->format() << ", " << table.size() << " tensors, " << reader->file_size()
-            << " bytes, every checksum matches)\n";
+            << (checksums || table.empty() ? " bytes, every checksum matches)\n"
+                                           : " bytes, layout valid; this format has no checksums)\n");
   return kOk;
 }
 
@@ -305,6 +323,42 @@ int cmd_extract(const std::string& file, const std::string& key, const std::stri
   return kOk;
 }
 
+int cmd_convert(const std::string& in, const std::string& out, const std::string& to, bool floats_as_tensors) {
+  if (to != "ember" && to != "pth" && to != "safetensors")
+    throw std::invalid_argument("--to must be ember, pth or safetensors, not '" + to + "'");
+  if (floats_as_tensors && to != "pth") throw std::invalid_argument("--floats-as-tensors applies to --to pth only");
+  auto reader = io::open_checkpoint(in);
+  Value tree;
+  try {
+    tree = io::load_checkpoint(*reader, "");
+  } catch (const Error& e) {
+    // Tensors recorded on a GPU this machine lacks: convert them through the CPU.
+    if (std::string(e.what()).find("map_location=\"cpu\"") == std::string::npos) throw;
+    std::cerr << "ember-ckpt: note: GPU tensors are written as CPU tensors (no GPU here)\n";
+    tree = io::load_checkpoint(*reader, "cpu");
+  }
+  auto* st = dynamic_cast<io::SafetensorsReader*>(reader.get());
+  if (to == "ember") {
+    save(tree, out);
+  } else if (to == "pth") {
+    io::PthWriteOptions options;
+    options.floats_as_tensors = floats_as_tensors;
+    io::write_pth(tree, out, options);
+  } else {
+    io::StringMap metadata;
+    if (st) metadata = st->metadata();
+    else metadata.insert("format", "pt");  // what loaders of PyTorch-named weights look for
+    io::write_safetensors(tree, out, metadata);
+  }
+  if (st && to != "safetensors" && !st->metadata().empty())
+    std::cerr << "ember-ckpt: note: the safetensors metadata (" << st->metadata().size()
+              << " entries) has no place in a " << to << " file and is dropped\n";
+  size_t tensors = 0;
+  io::walk_tree(tree, [&](const std::string&, const Value& v) { tensors += v.is_tensor(); });
+  std::cout << "wrote " << out << ": " << to << ", " << tensors << " tensors (from " << reader->format() << ")\n";
+  return kOk;
+}
+
 int usage_error(const std::string& msg) {
   std::cerr << "ember-ckpt: " << msg << "\nrun 'ember-ckpt --help' for usage\n";
   return kUsage;
@@ -340,7 +394,21 @@ int main(int argc, char** argv) {
       expect_args(3, "extract FILE KEY OUT");
       return cmd_extract(args[1], args[2], args[3]);
     }
-    return usage_error("unknown command '" + cmd + "' (known: inspect, diff, verify, extract)");
+    if (cmd == "convert") {
+      std::vector<std::string> positional;
+      std::string to;
+      bool floats_as_tensors = false;
+      for (size_t i = 1; i < args.size(); ++i) {
+        if (args[i] == "--to" && i + 1 < args.size()) to = args[++i];
+        else if (args[i].rfind("--to=", 0) == 0) to = args[i].substr(5);
+        else if (args[i] == "--floats-as-tensors") floats_as_tensors = true;
+        else positional.push_back(args[i]);
+      }
+      if (positional.size() != 2 || to.empty())
+        throw std::invalid_argument("usage: ember-ckpt convert IN OUT --to ember|pth|safetensors [--floats-as-tensors]");
+      return cmd_convert(positional[0], positional[1], to, floats_as_tensors);
+    }
+    return usage_error("unknown command '" + cmd + "' (known: inspect, diff, verify, extract, convert)");
   } catch (const std::invalid_argument& e) {
     return usage_error(e.what());
   } catch (const std::exception& e) {  // ember::Error above all; anything else is reported the same way

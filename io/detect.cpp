@@ -1,0 +1,71 @@
+#include "io/detect.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "io/atomic_file.h"
+#include "io/format.h"
+#include "io/pth.h"
+#include "io/safetensors.h"
+
+namespace ember::io {
+
+namespace {
+// torch.save's legacy format begins with the pickled magic number 0x1950a86a20f9469cfc6c (LONG1).
+constexpr uint8_t kLegacyTorch[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+}  // namespace
+
+const char* format_name(FileFormat f) {
+  switch (f) {
+    case FileFormat::Ember: return "ember";
+    case FileFormat::Pth: return "pth";
+    case FileFormat::Safetensors: return "safetensors";
+    case FileFormat::LegacyTorch: return "legacy torch";
+    case FileFormat::Unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+FileFormat detect_format(const uint8_t* head, size_t n, uint64_t file_size) {
+  if (n >= sizeof kMagic && std::memcmp(head, kMagic, sizeof kMagic) == 0) return FileFormat::Ember;
+  if (n >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0) return FileFormat::Pth;
+  if (n >= sizeof kLegacyTorch && std::memcmp(head, kLegacyTorch, sizeof kLegacyTorch) == 0)
+    return FileFormat::LegacyTorch;
+  if (n >= 9 && head[8] == '{') {
+    uint64_t len = 0;
+    for (int k = 0; k < 8; ++k) len |= uint64_t(head[k]) << (8 * k);
+    // A plausible header length; the reader itself checks it against the file and the format's cap.
+    if (len >= 2 && len <= file_size) return FileFormat::Safetensors;
+  }
+  return FileFormat::Unknown;
+}
+
+FileFormat detect_file_format(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_errno("load: cannot open", path, errno);
+  uint8_t head[16] = {};
+  struct stat st;
+  ssize_t got = ::fstat(fd, &st) == 0 ? ::pread(fd, head, sizeof head, 0) : -1;
+  int err = errno;
+  ::close(fd);
+  if (got < 0) throw_errno("load: cannot read", path, err);
+  return detect_format(head, size_t(got), uint64_t(st.st_size));
+}
+
+std::unique_ptr<CheckpointReader> open_detected(const std::string& path) {
+  switch (detect_file_format(path)) {
+    case FileFormat::Pth: return std::make_unique<PthReader>(path);
+    case FileFormat::Safetensors: return std::make_unique<SafetensorsReader>(path);
+    case FileFormat::LegacyTorch:
+      EMBER_FAIL("load: ", path, ": a PyTorch file in the legacy format (torch.save before PyTorch 1.6, or "
+                 "_use_new_zipfile_serialization=False), which Ember does not read; re-save it with torch.save "
+                 "from PyTorch 1.6 or later");
+    default: return std::make_unique<NativeReader>(path);
+  }
+}
+
+}  // namespace ember::io

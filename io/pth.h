@@ -1,0 +1,69 @@
+#pragma once
+// PyTorch's torch.save files (the zip format of PyTorch 1.6 and later), both ways:
+//   Value ckpt = ember::load("model.pth", "cpu");     // detected by content; see io/detect.h
+//   ember::save_pth(Value(model.state_dict()), "model.pth");
+//   # Python: model.load_state_dict(torch.load("model.pth", weights_only=True))
+// The archive holds <prefix>/data.pkl (the pickled tree, read by io/pickle.h's restricted
+// unpickler), <prefix>/data/<key> (one record of raw bytes per storage), <prefix>/version and,
+// since PyTorch 2.0, <prefix>/byteorder. A tensor is a strided view into a storage; Ember loads
+// each as the contiguous tensor PyTorch would give.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/checkpoint_reader.h"
+#include "io/pickle.h"
+#include "io/serialize.h"  // ember::save_pth
+#include "io/zip.h"
+
+namespace ember::io {
+
+class PthReader final : public CheckpointReader {
+ public:
+  // Opens `path` and validates the archive, the pickle and every tensor's place in its storage;
+  // reads no tensor data.
+  explicit PthReader(const std::string& path);
+  ~PthReader() override;
+  PthReader(const PthReader&) = delete;
+  PthReader& operator=(const PthReader&) = delete;
+
+  std::string format() const override { return "pytorch zip (pickle protocol " + std::to_string(protocol_) + ")"; }
+  const std::string& path() const override { return path_; }
+  uint64_t file_size() const override { return file_size_; }
+  const Value& skeleton() const override { return skeleton_; }
+  // A tensor's checksum is the zip CRC32 of the whole storage record it views.
+  const std::vector<TensorInfo>& tensors() const override { return tensors_; }
+  Tensor read_tensor(size_t i) override;
+  std::string check_tensor(size_t i) override;
+
+ private:
+  void verify_record(size_t storage);  // throws if the record's CRC32 does not match
+
+  std::string path_;
+  int fd_ = -1;
+  uint64_t file_size_ = 0;
+  std::unique_ptr<ZipReader> zip_;
+  int protocol_ = 0;
+  bool big_endian_ = false;
+  Value skeleton_;
+  std::vector<TensorInfo> tensors_;
+  std::vector<pickle::StorageRef> storages_;
+  std::vector<const ZipEntry*> records_;  // per storage
+  std::vector<pickle::TensorRef> views_;  // per tensor
+  std::vector<uint8_t> verified_;         // per storage: its CRC32 has been checked
+};
+
+struct PthWriteOptions {
+  bool sync = true;  // fsync the file and its folder
+  // torch.load(weights_only=True) before PyTorch 2.0 refuses every Python float (even in files
+  // torch.save wrote itself). With this on, each double is written as a 0-dim float64 tensor, so
+  // those versions load the file; Ember then reads those values back as tensors.
+  bool floats_as_tensors = false;
+  bool force_zip64 = false;  // test seam: zip64 records even for a small archive
+};
+
+// Writes `value` atomically as torch.save would (pickle protocol 2, stored 64-byte-aligned
+// records). Tensors sharing the same bytes (tied weights) share one storage record, as in PyTorch.
+void write_pth(const Value& value, const std::string& path, const PthWriteOptions& options = {});
+
+}  // namespace ember::io

@@ -1,0 +1,265 @@
+#include "io/safetensors.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <nlohmann/json.hpp>
+#include <unordered_set>
+
+#include "io/atomic_file.h"
+
+namespace ember::io {
+
+namespace {
+using Json = nlohmann::ordered_json;
+
+constexpr size_t kMaxRank = 64;
+
+struct DTypeName {
+  const char* name;
+  DType dtype;
+};
+constexpr DTypeName kDTypes[] = {{"F32", kFloat32}, {"F64", kFloat64}, {"I64", kInt64}, {"U8", kUInt8}, {"BOOL", kBool}};
+// dtypes of the format that Ember has no counterpart for.
+constexpr const char* kUnsupported[] = {"F16",     "BF16",    "I32",  "I16",     "I8",      "U16",
+                                        "U32",     "U64",     "C64",  "F8_E4M3", "F8_E5M2", "F8_E8M0",
+                                        "F6_E2M3", "F6_E3M2", "F4"};
+
+const char* safetensors_name(DType t) {
+  for (const auto& d : kDTypes)
+    if (d.dtype == t) return d.name;
+  EMBER_FAIL("no safetensors dtype for ", dtype_name(t));
+}
+
+std::string quoted(const std::string& s) { return Json(s).dump(-1, ' ', true, Json::error_handler_t::replace); }
+
+void check_bools(const uint8_t* p, int64_t n, const std::string& file, const std::string& name) {
+  for (int64_t i = 0; i < n; ++i)
+    EMBER_CHECK(p[i] <= 1, file, ": tensor ", quoted(name), ": bool element ", i, " holds the byte ", int(p[i]),
+                " (a bool must be 0 or 1)");
+}
+}  // namespace
+
+SafetensorsReader::SafetensorsReader(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) throw_errno("load: cannot open", path, errno);
+  try {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) throw_errno("load: cannot stat", path, errno);
+    EMBER_CHECK(S_ISREG(st.st_mode), path, ": not a regular file");
+    file_size_ = uint64_t(st.st_size);
+    EMBER_CHECK(file_size_ >= 8, path_, ": truncated: ", file_size_,
+                " bytes, too short for a safetensors file's 8-byte header length");
+    uint8_t len[8];
+    pread_exact(fd_, len, 8, 0, path_);
+    uint64_t n = 0;
+    for (int k = 0; k < 8; ++k) n |= uint64_t(len[k]) << (8 * k);
+    EMBER_CHECK(n <= kSafetensorsMaxHeader, path_, ": header length ", n, " exceeds the safetensors limit of ",
+                kSafetensorsMaxHeader, " bytes");
+    EMBER_CHECK(n <= file_size_ - 8, path_, ": header length ", n, " runs past the end of the file (",
+                file_size_, " bytes)");
+    std::string header(size_t(n), '\0');
+    pread_exact(fd_, header.data(), header.size(), 8, path_);
+    parse_header(header, 8 + n);
+  } catch (...) {
+    ::close(fd_);
+    throw;
+  }
+}
+
+SafetensorsReader::~SafetensorsReader() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void SafetensorsReader::parse_header(const std::string& header, uint64_t data_start) {
+  EMBER_CHECK(!header.empty() && header[0] == '{', path_, ": the header must be a JSON object starting with '{'");
+  // nlohmann keeps the last of duplicate keys silently: the callback catches them, at every level.
+  std::vector<std::unordered_set<std::string>> keys;
+  std::string duplicate;
+  Json j;
+  try {
+    j = Json::parse(header, [&](int, Json::parse_event_t event, Json& parsed) {
+      if (event == Json::parse_event_t::object_start) keys.emplace_back();
+      else if (event == Json::parse_event_t::object_end) keys.pop_back();
+      else if (event == Json::parse_event_t::key && !keys.back().insert(parsed.get<std::string>()).second &&
+               duplicate.empty())
+        duplicate = parsed.get<std::string>();
+      return true;
+    });
+  } catch (const Json::exception& e) {
+    EMBER_FAIL(path_, ": the header is not valid JSON: ", e.what());
+  }
+  EMBER_CHECK(duplicate.empty(), path_, ": the header names ", quoted(duplicate), " twice");
+  EMBER_CHECK(j.is_object(), path_, ": the header must be a JSON object");
+
+  struct Range {
+    uint64_t begin, end;
+    size_t tensor;
+  };
+  std::vector<Range> ranges;
+  Value::Dict tree;
+  for (const auto& [name, entry] : j.items()) {
+    if (name == "__metadata__") {
+      EMBER_CHECK(entry.is_object(), path_, ": \"__metadata__\" must be an object of strings");
+      for (const auto& [key, v] : entry.items()) {
+        EMBER_CHECK(v.is_string(), path_, ": \"__metadata__\" must map strings to strings; ", quoted(key), " is a ",
+                    v.type_name());
+        metadata_.insert(key, v.get<std::string>());
+      }
+      continue;
+    }
+    std::string where = path_ + ": tensor " + quoted(name);
+    EMBER_CHECK(entry.is_object(), where, ": expected an object with dtype, shape and data_offsets");
+    for (const auto& [key, unused] : entry.items())
+      EMBER_CHECK(key == "dtype" || key == "shape" || key == "data_offsets", where, ": unknown field ", quoted(key));
+    EMBER_CHECK(entry.contains("dtype") && entry["dtype"].is_string(), where, ": \"dtype\" must be a string");
+    std::string dt = entry["dtype"].get<std::string>();
+    const DTypeName* known = nullptr;
+    for (const auto& d : kDTypes)
+      if (dt == d.name) known = &d;
+    if (!known) {
+      bool unsupported = std::find_if(std::begin(kUnsupported), std::end(kUnsupported),
+                                      [&](const char* u) { return dt == u; }) != std::end(kUnsupported);
+      EMBER_FAIL(where, unsupported ? ": dtype " : ": unknown dtype ", quoted(dt),
+                 unsupported ? " is not supported by Ember" : "", " (Ember reads F32, F64, I64, U8 and BOOL)");
+    }
+    EMBER_CHECK(entry.contains("shape") && entry["shape"].is_array(), where, ": \"shape\" must be an array");
+    const Json& shape = entry["shape"];
+    EMBER_CHECK(shape.size() <= kMaxRank, where, ": rank ", shape.size(), " exceeds ", kMaxRank);
+    Shape dims;
+    uint64_t numel = 1;
+    bool fits = true;
+    for (const Json& d : shape) {
+      EMBER_CHECK(d.is_number_unsigned(), where, ": \"shape\" must hold non-negative integers, found ", d.dump());
+      uint64_t v = d.get<uint64_t>();
+      fits = fits && v <= uint64_t(INT64_MAX) && !__builtin_mul_overflow(numel, v, &numel);
+      dims.push_back(int64_t(std::min<uint64_t>(v, INT64_MAX)));
+    }
+    uint64_t nbytes = 0;
+    fits = fits && !__builtin_mul_overflow(numel, dtype_size(known->dtype), &nbytes) && nbytes <= uint64_t(INT64_MAX);
+    EMBER_CHECK(fits, where, ": shape ", shape.dump(), " is too large");
+    EMBER_CHECK(entry.contains("data_offsets") && entry["data_offsets"].is_array() &&
+                    entry["data_offsets"].size() == 2 && entry["data_offsets"][0].is_number_unsigned() &&
+                    entry["data_offsets"][1].is_number_unsigned(),
+                where, ": \"data_offsets\" must be [begin, end] with non-negative integers");
+    uint64_t begin = entry["data_offsets"][0].get<uint64_t>(), end = entry["data_offsets"][1].get<uint64_t>();
+    EMBER_CHECK(begin <= end, where, ": data_offsets [", begin, ", ", end, "] end before they begin");
+    EMBER_CHECK(end - begin == nbytes, where, ": data_offsets [", begin, ", ", end, "] span ", end - begin,
+                " bytes, but ", dt, " ", shape_str(dims), " needs ", nbytes);
+    TensorInfo info;
+    info.name = child_path("", escape_key(name));
+    info.dtype = known->dtype;
+    info.shape = dims;
+    info.nbytes = nbytes;
+    ranges.push_back({begin, end, tensors_.size()});
+    tensors_.push_back(std::move(info));
+    tree.insert(name, Value(Tensor()));
+  }
+
+  // The byte ranges must tile the data section exactly: no holes, no overlaps, nothing after.
+  uint64_t data_size = file_size_ - data_start;
+  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  uint64_t expected = 0;
+  for (const Range& r : ranges) {
+    const std::string& name = tensors_[r.tensor].name;
+    EMBER_CHECK(r.begin >= expected, path_, ": tensor ", quoted(name), " at bytes [", r.begin, ", ", r.end,
+                ") overlaps the tensor before it (which ends at ", expected, ")");
+    EMBER_CHECK(r.begin == expected, path_, ": a hole of ", r.begin - expected, " bytes before tensor ", quoted(name),
+                " (data_offsets must be contiguous)");
+    expected = r.end;
+    EMBER_CHECK(expected <= data_size, path_, ": tensor ", quoted(name), " ends at byte ", expected,
+                " of the data, which holds only ", data_size, " bytes (truncated file?)");
+    tensors_[r.tensor].offset = data_start + r.begin;
+  }
+  EMBER_CHECK(expected == data_size, path_, ": ", data_size - expected,
+              " bytes after the last tensor belong to no tensor (data_offsets must cover the data exactly)");
+  skeleton_ = Value(std::move(tree));
+}
+
+Tensor SafetensorsReader::read_tensor(size_t i) {
+  EMBER_CHECK(i < tensors_.size(), path_, ": tensor index ", i, " out of range (", tensors_.size(), " tensors)");
+  const TensorInfo& info = tensors_[i];
+  Tensor t = empty(info.shape, info.dtype);
+  if (info.nbytes) pread_exact(fd_, t.raw_data(), size_t(info.nbytes), info.offset, path_);
+  if (info.dtype == kBool) check_bools(static_cast<const uint8_t*>(t.raw_data()), t.numel(), path_, info.name);
+  return t;
+}
+
+std::string SafetensorsReader::check_tensor(size_t i) {
+  EMBER_CHECK(i < tensors_.size(), path_, ": tensor index ", i, " out of range (", tensors_.size(), " tensors)");
+  if (tensors_[i].dtype != kBool) return "";
+  try {
+    read_tensor(i);
+    return "";
+  } catch (const Error& e) {
+    return e.what();
+  }
+}
+
+void write_safetensors(const Value& tensors, const std::string& path, const StringMap& metadata,
+                       const SafetensorsWriteOptions& options) {
+  const char* why = "safetensors holds only a flat dict of tensors (a state dict) and string metadata";
+  EMBER_CHECK(tensors.is_dict(), "save_safetensors: ", path, ": ", why, "; found a ", tensors.kind_name());
+  for (const auto& [name, v] : tensors.as_dict()) {
+    if (!v.is_tensor()) {
+      std::string hint = tensors.contains("model_state_dict") && tensors.at("model_state_dict").is_dict()
+                             ? " (to keep the model's weights, save its \"model_state_dict\")"
+                             : "";
+      EMBER_FAIL("save_safetensors: ", path, ": ", why, "; \"", name, "\" is a ", v.kind_name(), hint);
+    }
+    EMBER_CHECK(v.as_tensor().defined(), "save_safetensors: ", path, ": the tensor \"", name, "\" is undefined");
+    EMBER_CHECK(name != "__metadata__", "save_safetensors: ", path,
+                ": a tensor may not be named \"__metadata__\" (the name is reserved for metadata)");
+  }
+  Json header = Json::object();
+  if (!metadata.empty()) {
+    Json m = Json::object();
+    for (const auto& [k, v] : metadata) m[k] = v;
+    header["__metadata__"] = std::move(m);
+  }
+  uint64_t offset = 0;
+  for (const auto& [name, v] : tensors.as_dict()) {
+    const Tensor& t = v.as_tensor();
+    Json shape = Json::array();
+    for (int64_t d : t.shape()) shape.push_back(d);
+    header[name] = Json{{"dtype", safetensors_name(t.dtype())}, {"shape", shape}, {"data_offsets", {offset, offset + t.nbytes()}}};
+    offset += t.nbytes();
+  }
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const Json::exception& e) {
+    EMBER_FAIL("save_safetensors: ", path, ": a name or metadata string is not valid UTF-8 (", e.what(), ")");
+  }
+  // Spaces pad the header so the data starts on an 8-byte boundary, as the reference writer does.
+  text.append((8 - text.size() % 8) % 8, ' ');
+  EMBER_CHECK(text.size() <= kSafetensorsMaxHeader, "save_safetensors: ", path, ": the header would take ",
+              text.size(), " bytes, over the format's limit of ", kSafetensorsMaxHeader);
+  uint8_t len[8];
+  for (int k = 0; k < 8; ++k) len[k] = uint8_t(uint64_t(text.size()) >> (8 * k));
+
+  AtomicFile file(path);
+  file.reserve(8 + text.size() + offset);
+  file.pwrite_all(len, 8, 0);
+  file.pwrite_all(text.data(), text.size(), 8);
+  uint64_t pos = 8 + text.size();
+  for (const auto& [name, v] : tensors.as_dict()) {
+    Tensor host = v.as_tensor().device().is_cpu() ? v.as_tensor() : v.as_tensor().to(kCPU);
+    if (host.nbytes()) file.pwrite_all(host.raw_data(), host.nbytes(), pos);
+    pos += host.nbytes();
+  }
+  file.commit(options.sync);
+}
+
+}  // namespace ember::io
+
+namespace ember {
+void save_safetensors(const Value& tensors, const std::string& path, const OrderedDict<std::string>& metadata) {
+  io::write_safetensors(tensors, path, metadata);
+}
+}  // namespace ember
