@@ -27,6 +27,23 @@ void throw_errno(const std::string& what, const std::string& path, int err) {
   throw Error(what + ": " + path + ": " + std::strerror(err));
 }
 
+int open_regular_file(const std::string& path, uint64_t& size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_errno("load: cannot open", path, errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    throw_errno("load: cannot stat", path, err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    EMBER_FAIL(path, ": not a regular file");
+  }
+  size = uint64_t(st.st_size);
+  return fd;
+}
+
 void pread_exact(int fd, void* buf, size_t n, uint64_t offset, const std::string& path) {
   char* p = static_cast<char*>(buf);
   while (n > 0) {

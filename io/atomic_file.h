@@ -10,6 +10,10 @@ namespace ember::io {
 // "<what>: <path>: <strerror(errno)>", as an ember::Error; for failed system calls.
 [[noreturn]] void throw_errno(const std::string& what, const std::string& path, int err);
 
+// Opens `path` read-only and returns the descriptor, with the file's size in `size`; throws naming the
+// path when it cannot be opened or is not a regular file (the descriptor is closed then).
+int open_regular_file(const std::string& path, uint64_t& size);
+
 // Reads exactly `n` bytes at `offset`, retrying short reads and EINTR; throws naming `path` on an
 // I/O error or an unexpected end of file.
 void pread_exact(int fd, void* buf, size_t n, uint64_t offset, const std::string& path);

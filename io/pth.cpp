@@ -76,13 +76,8 @@ void check_bools(const Tensor& t, const std::string& file, const std::string& na
 }  // namespace
 
 PthReader::PthReader(const std::string& path) : path_(path) {
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) throw_errno("load: cannot open", path, errno);
+  fd_ = open_regular_file(path, file_size_);
   try {
-    struct stat st;
-    if (::fstat(fd_, &st) != 0) throw_errno("load: cannot stat", path, errno);
-    EMBER_CHECK(S_ISREG(st.st_mode), path, ": not a regular file");
-    file_size_ = uint64_t(st.st_size);
     zip_ = std::make_unique<ZipReader>(fd_, file_size_, path_);
     EMBER_CHECK(!zip_->entries().empty(), path_, ": an empty zip archive, not a PyTorch file");
 

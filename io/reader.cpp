@@ -117,13 +117,8 @@ struct TreeParser {
 }  // namespace
 
 NativeReader::NativeReader(const std::string& path) : path_(path) {
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) throw_errno("load: cannot open", path, errno);
+  fd_ = open_regular_file(path, file_size_);
   try {
-    struct stat st;
-    if (::fstat(fd_, &st) != 0) throw_errno("load: cannot stat", path, errno);
-    EMBER_CHECK(S_ISREG(st.st_mode), path, ": not a regular file");
-    file_size_ = uint64_t(st.st_size);
 
     uint8_t pre[kPreambleSize] = {};
     size_t have = size_t(std::min<uint64_t>(file_size_, kPreambleSize));

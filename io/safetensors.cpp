@@ -44,13 +44,8 @@ void check_bools(const uint8_t* p, int64_t n, const std::string& file, const std
 }  // namespace
 
 SafetensorsReader::SafetensorsReader(const std::string& path) : path_(path) {
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) throw_errno("load: cannot open", path, errno);
+  fd_ = open_regular_file(path, file_size_);
   try {
-    struct stat st;
-    if (::fstat(fd_, &st) != 0) throw_errno("load: cannot stat", path, errno);
-    EMBER_CHECK(S_ISREG(st.st_mode), path, ": not a regular file");
-    file_size_ = uint64_t(st.st_size);
     EMBER_CHECK(file_size_ >= 8, path_, ": truncated: ", file_size_,
                 " bytes, too short for a safetensors file's 8-byte header length");
     uint8_t len[8];
