@@ -96,8 +96,9 @@ class Module {
   // Calls fn on every descendant, then on this module (children first, as PyTorch's apply).
   Module& apply(const std::function<void(Module&)>& fn);
   // Moves every parameter, gradient and buffer to `device` in place: the Tensor handles (and so an
-  // optimizer's references) stay the same objects, their storage moves. An optimizer's state does
-  // not move: move the model before stepping, as in PyTorch.
+  // optimizer's references) stay the same objects, their storage moves. An optimizer's momentum
+  // buffers follow their parameters at its next step (optim/sgd.cpp); moving before the first step,
+  // as in PyTorch, avoids that copy.
   Module& to(Device device);
 
   // ---- state ----
