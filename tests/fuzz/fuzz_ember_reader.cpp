@@ -2,8 +2,6 @@
 // ember::Error: a crash, a sanitizer report, another exception, or a leak is a bug.
 // Each input is read twice: as given, and with its header checksum repaired, so that mutations
 // reach the parser behind the checksum instead of stopping at it.
-#include <sys/mman.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdint>
@@ -11,27 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_reader.h"
 #include "io/format.h"
 
 namespace {
-int memfd = -1;
-std::string memfd_path;
-
-void read_all(const uint8_t* data, size_t size) {
-  if (ftruncate(memfd, 0) != 0) __builtin_trap();
-  if (size && pwrite(memfd, data, size, 0) != ssize_t(size)) __builtin_trap();
-  try {
-    ember::io::NativeReader reader(memfd_path);
-    uint64_t total = 0;
-    for (const auto& t : reader.tensors()) total += t.nbytes;
-    // The layout checks bound every tensor by the file's size, so reading them all is cheap.
-    if (total > size) __builtin_trap();
-    for (size_t i = 0; i < reader.tensors().size(); ++i) reader.check_tensor(i);
-    ember::Value v = ember::io::load_checkpoint(reader, "cpu");
-    (void)v;
-  } catch (const ember::Error&) {
-  }
-}
+void read_all(const uint8_t* data, size_t size) { ember::fuzz::read_all<ember::io::NativeReader>(data, size); }
 
 uint64_t le64(const uint8_t* p) {
   uint64_t v = 0;
@@ -41,9 +23,7 @@ uint64_t le64(const uint8_t* p) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  memfd = memfd_create("ember_fuzz", MFD_CLOEXEC);
-  if (memfd < 0) __builtin_trap();
-  memfd_path = "/proc/self/fd/" + std::to_string(memfd);
+  ember::fuzz::open_mem_file("ember_fuzz");
   return 0;
 }
 

@@ -2,35 +2,17 @@
 // ember::Error: a crash, a sanitizer report, another exception, or a leak is a bug.
 // Each input is read as given, and with its length field set to where its JSON header really ends,
 // so that mutations of the header are parsed instead of failing the length check.
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "fuzz_reader.h"
 #include "io/safetensors.h"
 
 namespace {
-int memfd = -1;
-std::string memfd_path;
-
-void read_all(const uint8_t* data, size_t size) {
-  if (ftruncate(memfd, 0) != 0) __builtin_trap();
-  if (size && pwrite(memfd, data, size, 0) != ssize_t(size)) __builtin_trap();
-  try {
-    ember::io::SafetensorsReader reader(memfd_path);
-    uint64_t total = 0;
-    for (const auto& t : reader.tensors()) total += t.nbytes;
-    // The layout checks bound every tensor by the file's size.
-    if (total > size) __builtin_trap();
-    for (size_t i = 0; i < reader.tensors().size(); ++i) reader.check_tensor(i);
-    ember::Value v = ember::io::load_checkpoint(reader, "cpu");
-    (void)v;
-  } catch (const ember::Error&) {
-  }
-}
+void read_all(const uint8_t* data, size_t size) { ember::fuzz::read_all<ember::io::SafetensorsReader>(data, size); }
 
 // Where the JSON object starting at byte 8 closes, plus the spaces after it; 0 if it never closes.
 size_t header_end(const uint8_t* data, size_t size) {
@@ -56,9 +38,7 @@ size_t header_end(const uint8_t* data, size_t size) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  memfd = memfd_create("ember_fuzz_safetensors", MFD_CLOEXEC);
-  if (memfd < 0) __builtin_trap();
-  memfd_path = "/proc/self/fd/" + std::to_string(memfd);
+  ember::fuzz::open_mem_file("ember_fuzz_safetensors");
   return 0;
 }
 
