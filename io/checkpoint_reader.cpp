@@ -79,28 +79,55 @@ std::unique_ptr<CheckpointReader> open_checkpoint(const std::string& path) {
   return open_detected(path);
 }
 
+std::vector<Tensor> CheckpointReader::read_tensors(const std::vector<size_t>& which) {
+  std::vector<Tensor> out;
+  out.reserve(which.size());
+  for (size_t i : which) out.push_back(read_tensor(i));
+  return out;
+}
+
 namespace {
 struct Filler {
   CheckpointReader& reader;
   bool keep_recorded;
   Device target;
   std::unordered_map<std::string, size_t> index;
+  std::vector<std::pair<Value*, size_t>> leaves;  // each tensor leaf and its table entry, in tree order
 
-  void fill(Value& node, const std::string& path) {
+  void collect(Value& node, const std::string& path) {
     if (node.is_dict()) {
-      for (auto& [key, child] : node.as_dict()) fill(child, child_path(path, escape_key(key)));
+      for (auto& [key, child] : node.as_dict()) collect(child, child_path(path, escape_key(key)));
     } else if (node.is_list()) {
       auto& items = node.as_list();
-      for (size_t i = 0; i < items.size(); ++i) fill(items[i], child_path(path, std::to_string(i)));
+      for (size_t i = 0; i < items.size(); ++i) collect(items[i], child_path(path, std::to_string(i)));
     } else if (node.is_tensor()) {
       auto it = index.find(path);
       EMBER_CHECK(it != index.end(), "load: ", reader.path(), ": no tensor table entry for \"", path, "\"");
-      node = Value(place(reader.read_tensor(it->second), reader.tensors()[it->second]));
+      leaves.emplace_back(&node, it->second);
+    }
+  }
+
+  Device destination(const TensorInfo& info) const { return keep_recorded ? info.device : target; }
+
+  void fill(Value& root, const std::string& path) {
+    collect(root, path);
+    const auto& table = reader.tensors();
+    bool all_cpu = true;
+    for (const auto& leaf : leaves) all_cpu = all_cpu && destination(table[leaf.second]).is_cpu();
+    if (all_cpu) {
+      // All at once, so the reader can read them side by side.
+      std::vector<size_t> which;
+      for (const auto& leaf : leaves) which.push_back(leaf.second);
+      std::vector<Tensor> tensors = reader.read_tensors(which);
+      for (size_t k = 0; k < leaves.size(); ++k) *leaves[k].first = Value(std::move(tensors[k]));
+    } else {
+      // One at a time, so that no more than one tensor waits on the host for its device.
+      for (const auto& [node, i] : leaves) *node = Value(place(reader.read_tensor(i), table[i]));
     }
   }
 
   Tensor place(Tensor t, const TensorInfo& info) {
-    Device dev = keep_recorded ? info.device : target;
+    Device dev = destination(info);
     if (dev.is_cpu()) return t;
     try {
       return t.to(dev);
@@ -115,7 +142,7 @@ struct Filler {
 }  // namespace
 
 Value load_checkpoint(CheckpointReader& reader, const std::string& map_location, const std::string& subtree) {
-  Filler filler{reader, map_location.empty(), kCPU, {}};
+  Filler filler{reader, map_location.empty(), kCPU, {}, {}};
   if (!map_location.empty()) {
     try {
       filler.target = Device(map_location);

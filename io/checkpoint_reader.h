@@ -33,6 +33,8 @@ class CheckpointReader {
   virtual const std::vector<TensorInfo>& tensors() const = 0;
   // Tensor i on the CPU, its checksum verified (a mismatch throws naming the tensor).
   virtual Tensor read_tensor(size_t i) = 0;
+  // The listed tensors, as read_tensor would give them; a reader may read them side by side.
+  virtual std::vector<Tensor> read_tensors(const std::vector<size_t>& which);
   // Empty when tensor i's bytes are whole and match their checksum, else what is wrong.
   virtual std::string check_tensor(size_t i) = 0;
 };

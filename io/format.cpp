@@ -1,7 +1,8 @@
 // Shared by the native reader and writer: little-endian encoding, alignment and checked arithmetic.
 #include "io/format_detail.h"
 
-#include <zlib.h>
+#include "io/crc32.h"
+
 
 #include <cstring>
 
@@ -17,9 +18,7 @@ bool align_up(uint64_t x, uint64_t* out) {
   return true;
 }
 
-uint32_t crc32_update(uint32_t crc, const void* data, size_t n) {
-  return uint32_t(::crc32_z(crc, static_cast<const Bytef*>(data), n));
-}
+uint32_t crc32_update(uint32_t crc, const void* data, size_t n) { return crc32(crc, data, n); }
 
 void Encoder::u8(uint8_t v) { buf.push_back(v); }
 void Encoder::u16(uint16_t v) {

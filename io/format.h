@@ -36,6 +36,8 @@ class NativeReader final : public CheckpointReader {
   const Value& skeleton() const override { return skeleton_; }
   const std::vector<TensorInfo>& tensors() const override { return tensors_; }
   Tensor read_tensor(size_t i) override;
+  // Large reads go on several threads (up to OpenMP's thread count, at most 4).
+  std::vector<Tensor> read_tensors(const std::vector<size_t>& which) override;
   std::string check_tensor(size_t i) override;
 
  private:

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <bit>
@@ -13,6 +12,7 @@
 #include <tuple>
 
 #include "io/atomic_file.h"
+#include "io/crc32.h"
 #include "io/pickle_detail.h"
 
 namespace ember::io {
@@ -186,7 +186,7 @@ Tensor PthReader::read_tensor(size_t i) {
       zip_->read_stored(rec, v.offset * width, dst, size_t(info.nbytes));
       if (!verified_[v.storage]) {
         if (info.nbytes == rec.size) {
-          EMBER_CHECK(uint32_t(crc32_z(0, dst, size_t(info.nbytes))) == rec.crc32, path_, ": tensor \"", info.name,
+          EMBER_CHECK(crc32(0, dst, size_t(info.nbytes)) == rec.crc32, path_, ": tensor \"", info.name,
                       "\": record ", rec.name, " is damaged: its bytes do not match their CRC32");
           verified_[v.storage] = 1;
         } else {

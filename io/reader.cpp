@@ -10,7 +10,10 @@
 #include <sstream>
 #include <unordered_set>
 
+#include <omp.h>
+
 #include "io/atomic_file.h"
+#include "io/crc32.h"
 #include "io/format_detail.h"
 
 namespace ember::io {
@@ -39,20 +42,11 @@ void populate(uint8_t* p, size_t n) {
 #endif
 }
 
-// Reads n bytes at `offset` into dst and returns their CRC32, a chunk at a time so that each chunk
-// is checksummed while still in cache. One thread: on a 2-core machine, two threads faulting in
-// the same fresh buffer were measured slower than one.
-uint32_t read_with_crc(int fd, uint8_t* dst, uint64_t n, uint64_t offset, const std::string& path) {
-  uint32_t crc = 0;
-  for (uint64_t done = 0; done < n;) {
-    size_t len = size_t(std::min<uint64_t>(kChunk, n - done));
-    populate(dst + done, len);
-    pread_exact(fd, dst + done, len, offset + done, path);
-    crc = crc32_update(crc, dst + done, len);
-    done += len;
-  }
-  return crc;
-}
+// A load of at least this many bytes is read by several threads, at most kMaxReadThreads: most of
+// the time of reading into fresh memory is the kernel faulting its pages in, which cores do side by
+// side (on 2 cores, 384 MiB went from 0.24-0.35 s on one thread to 0.13-0.15 s on two).
+constexpr uint64_t kParallelBytes = uint64_t(16) << 20;
+constexpr int kMaxReadThreads = 4;
 
 // Smallest encoded table entry: empty name, rank 0.
 constexpr size_t kMinEntrySize = 4 + 1 + 1 + 2 + 4 + 8 + 8 + 4;
@@ -254,21 +248,60 @@ void NativeReader::prefetch(size_t i) {
     (void)::posix_fadvise(fd_, off_t(tensors_[i].offset), off_t(tensors_[i].nbytes), POSIX_FADV_WILLNEED);
 }
 
-Tensor NativeReader::read_tensor(size_t i) {
-  EMBER_CHECK(i < tensors_.size(), path_, ": tensor index ", i, " out of range (", tensors_.size(), " tensors)");
-  const TensorInfo& info = tensors_[i];
-  prefetch(i + 1);
-  Tensor t = empty(info.shape, info.dtype, kCPU);
-  auto* dst = static_cast<uint8_t*>(t.raw_data());
-  uint32_t crc = read_with_crc(fd_, dst, info.nbytes, info.offset, path_);
-  EMBER_CHECK(crc == info.crc32, path_, ": checksum mismatch for tensor \"", info.name, "\" (stored ",
-              hex32(info.crc32), ", computed ", hex32(crc), "): the file is corrupt");
-  if (info.dtype == kBool)
-    for (uint64_t k = 0; k < info.nbytes; ++k)
-      EMBER_CHECK(dst[k] <= 1, path_, ": tensor \"", info.name, "\" holds the byte ", int(dst[k]),
-                  " at element ", k, ", not a bool (0 or 1)");
-  check_padding(i);
-  return t;
+Tensor NativeReader::read_tensor(size_t i) { return std::move(read_tensors({i})[0]); }
+
+std::vector<Tensor> NativeReader::read_tensors(const std::vector<size_t>& which) {
+  // The tensors' bytes in chunks, each read and checksummed by whichever thread is free; the
+  // chunks' checksums then combine into each tensor's.
+  struct Chunk {
+    size_t slot;  // into `which`
+    uint64_t begin, len;
+    uint32_t crc = 0;
+    std::string error;
+  };
+  std::vector<Tensor> out;
+  std::vector<Chunk> chunks;
+  out.reserve(which.size());
+  uint64_t total = 0;
+  for (size_t slot = 0; slot < which.size(); ++slot) {
+    size_t i = which[slot];
+    EMBER_CHECK(i < tensors_.size(), path_, ": tensor index ", i, " out of range (", tensors_.size(), " tensors)");
+    const TensorInfo& info = tensors_[i];
+    out.push_back(empty(info.shape, info.dtype, kCPU));
+    for (uint64_t b = 0; b < info.nbytes; b += kChunk) chunks.push_back({slot, b, std::min<uint64_t>(kChunk, info.nbytes - b), 0, {}});
+    total += info.nbytes;
+  }
+  if (!which.empty() && total < kParallelBytes) prefetch(which.back() + 1);
+  int threads = total >= kParallelBytes ? std::min(omp_get_max_threads(), kMaxReadThreads) : 1;
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(dynamic, 1)
+  for (int64_t c = 0; c < int64_t(chunks.size()); ++c) {
+    Chunk& chunk = chunks[size_t(c)];
+    try {
+      uint8_t* dst = static_cast<uint8_t*>(out[chunk.slot].raw_data()) + chunk.begin;
+      populate(dst, size_t(chunk.len));
+      pread_exact(fd_, dst, size_t(chunk.len), tensors_[which[chunk.slot]].offset + chunk.begin, path_);
+      chunk.crc = crc32(0, dst, size_t(chunk.len));
+    } catch (const std::exception& e) {  // exceptions may not leave an OpenMP loop
+      chunk.error = e.what();
+    }
+  }
+  std::vector<uint32_t> crcs(which.size(), 0);
+  for (const Chunk& chunk : chunks) {
+    if (!chunk.error.empty()) throw Error(chunk.error);
+    crcs[chunk.slot] = crc32_combine(crcs[chunk.slot], chunk.crc, chunk.len);
+  }
+  for (size_t slot = 0; slot < which.size(); ++slot) {
+    const TensorInfo& info = tensors_[which[slot]];
+    EMBER_CHECK(crcs[slot] == info.crc32, path_, ": checksum mismatch for tensor \"", info.name, "\" (stored ",
+                hex32(info.crc32), ", computed ", hex32(crcs[slot]), "): the file is corrupt");
+    const auto* bytes = static_cast<const uint8_t*>(out[slot].raw_data());
+    if (info.dtype == kBool)
+      for (uint64_t k = 0; k < info.nbytes; ++k)
+        EMBER_CHECK(bytes[k] <= 1, path_, ": tensor \"", info.name, "\" holds the byte ", int(bytes[k]),
+                    " at element ", k, ", not a bool (0 or 1)");
+    check_padding(which[slot]);
+  }
+  return out;
 }
 
 std::string NativeReader::check_tensor(size_t i) {

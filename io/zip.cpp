@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
+#include "io/crc32.h"
 
 namespace ember::io {
 
@@ -37,16 +38,6 @@ void put64(std::vector<uint8_t>& b, uint64_t v) {
 }
 
 bool add_ok(uint64_t a, uint64_t b, uint64_t* out) { return !__builtin_add_overflow(a, b, out); }
-
-uint32_t crc_update(uint32_t crc, const uint8_t* p, uint64_t n) {
-  while (n > 0) {
-    size_t k = size_t(std::min<uint64_t>(n, uint64_t(1) << 30));
-    crc = uint32_t(crc32_z(crc, p, k));
-    p += k;
-    n -= k;
-  }
-  return crc;
-}
 
 // An entry's name for a message: untrusted bytes, escaped and cut short.
 std::string shown(const std::string& name) {
@@ -264,7 +255,7 @@ std::vector<uint8_t> ZipReader::read(const ZipEntry& e, uint64_t limit) const {
     EMBER_CHECK(written == e.size, path_, ": zip entry \"", shown(e.name), "\" inflates to ", written,
                 " bytes, not its recorded ", e.size);
   }
-  uint32_t crc = crc_update(0, out.data(), out.size());
+  uint32_t crc = crc32(0, out.data(), out.size());
   EMBER_CHECK(crc == e.crc32, path_, ": zip entry \"", shown(e.name), "\" is damaged: its CRC32 is ", hex(crc),
               ", the archive records ", hex(e.crc32));
   return out;
@@ -286,7 +277,7 @@ uint32_t ZipReader::compute_crc(const ZipEntry& e) const {
   for (uint64_t done = 0; done < e.size;) {
     size_t k = size_t(std::min<uint64_t>(buf.size(), e.size - done));
     pread_exact(fd_, buf.data(), k, e.data_offset + done, path_);
-    crc = crc_update(crc, buf.data(), k);
+    crc = crc32(crc, buf.data(), size_t(k));
     done += k;
   }
   return crc;
@@ -303,7 +294,7 @@ void ZipWriter::write(const void* data, size_t n) {
 
 void ZipWriter::add(const std::string& name, const void* data, uint64_t n) {
   EMBER_CHECK(!name.empty() && name.size() <= 0xFFFF, "zip: invalid entry name of ", name.size(), " bytes");
-  uint32_t crc = crc_update(0, static_cast<const uint8_t*>(data), n);
+  uint32_t crc = crc32(0, data, size_t(n));
   bool zip64 = force_zip64_ || n >= kMax32;
   bool utf8 = std::any_of(name.begin(), name.end(), [](char c) { return uint8_t(c) >= 0x80; });
   std::vector<uint8_t> h;

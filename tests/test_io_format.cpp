@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "core/backend.h"
+#include "io/crc32.h"
 #include "io/format.h"
 #include "io/serialize.h"
 #include "io_helpers.h"
@@ -140,8 +141,9 @@ TEST_CASE("a StateDict saves directly and loads back as one") {
 
 TEST_CASE("a tensor spanning several read chunks round-trips, and damage in any chunk is caught") {
   ScratchDir tmp("io_format_chunks");
-  // Two 4 MiB chunks and a ragged tail, read in parallel and their checksums joined.
-  const size_t n = (size_t(8) << 20) + 12345;
+  // Five 4 MiB chunks and a ragged tail: over the size that is read on several threads (16 MiB),
+  // so chunks are read side by side and their checksums joined.
+  const size_t n = (size_t(20) << 20) + 12345;
   std::vector<uint8_t> bytes(n);
   for (size_t i = 0; i < n; ++i) bytes[i] = uint8_t((i * 2654435761u) >> 13);
   Tensor big = from_vector(bytes, {int64_t(n)});
@@ -153,13 +155,34 @@ TEST_CASE("a tensor spanning several read chunks round-trips, and damage in any 
 
   std::vector<uint8_t> file = read_bytes(path);
   uint64_t data = le64(file, 24);
-  for (size_t at : {size_t(0), size_t(4) << 20, (size_t(8) << 20) + 12344}) {
+  for (size_t at : {size_t(0), size_t(4) << 20, (size_t(12) << 20) - 1, n - 1}) {
     std::vector<uint8_t> b = file;
     b[data + at] ^= 0x40;
     write_bytes(path, b);
     INFO("flipped data byte " << at);
     CHECK(contains(error_of([&] { load(path); }), "checksum mismatch for tensor \"big\""));
   }
+}
+
+TEST_CASE("the folding CRC-32 agrees with zlib's for every length, alignment and starting value") {
+  // Lengths cross each path's thresholds (128 and 1024 bytes) and leave every tail from 0 to 255.
+  std::vector<uint8_t> bytes(70000);
+  uint32_t state = 12345;
+  for (auto& b : bytes) b = uint8_t((state = state * 1664525u + 1013904223u) >> 24);
+  int mismatches = 0;
+  for (size_t n : {0, 1, 3, 15, 16, 63, 64, 127, 128, 129, 255, 256, 511, 1023, 1024, 1025, 4095, 4096, 65536 + 17}) {
+    for (size_t offset = 0; offset < 64; offset += 7) {
+      for (uint32_t start : {0u, 0xFFFFFFFFu, 0x12345678u}) {
+        const uint8_t* p = bytes.data() + offset;
+        mismatches += io::crc32(start, p, n) != io::crc32_portable(start, p, n);
+      }
+    }
+  }
+  for (size_t n = 1000; n < 1400; ++n) mismatches += io::crc32(7, bytes.data(), n) != io::crc32_portable(7, bytes.data(), n);
+  CHECK(mismatches == 0);
+  // Chained calls give the checksum of the whole; and the check value every CRC-32 shares.
+  CHECK(io::crc32(io::crc32(0, bytes.data(), 5000), bytes.data() + 5000, 60000) == io::crc32_portable(0, bytes.data(), 65000));
+  CHECK(io::crc32(0, "123456789", 9) == 0xCBF43926u);
 }
 
 TEST_CASE("paths: escaping, splitting and lookup") {
