@@ -79,6 +79,13 @@ std::unique_ptr<CheckpointReader> open_checkpoint(const std::string& path) {
   return open_detected(path);
 }
 
+void check_bool_bytes(const Tensor& t, const std::string& file, const std::string& shown_name) {
+  const auto* p = static_cast<const uint8_t*>(t.raw_data());
+  for (int64_t i = 0; i < t.numel(); ++i)
+    EMBER_CHECK(p[i] <= 1, file, ": tensor ", shown_name, ": bool element ", i, " holds the byte ", int(p[i]),
+                " (a bool must be 0 or 1)");
+}
+
 std::vector<Tensor> CheckpointReader::read_tensors(const std::vector<size_t>& which) {
   std::vector<Tensor> out;
   out.reserve(which.size());

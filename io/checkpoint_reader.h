@@ -39,6 +39,10 @@ class CheckpointReader {
   virtual std::string check_tensor(size_t i) = 0;
 };
 
+// For readers of formats that store bools as bytes: throws "<file>: tensor <shown_name>: bool
+// element i holds the byte B (a bool must be 0 or 1)" at the first byte of `t` that is neither.
+void check_bool_bytes(const Tensor& t, const std::string& file, const std::string& shown_name);
+
 // Opens `path` with the reader its leading bytes call for; throws naming the file if none fits.
 std::unique_ptr<CheckpointReader> open_checkpoint(const std::string& path);
 

@@ -70,7 +70,7 @@ EMBER_TARGET_128 uint32_t finish(__m128i x0, __m128i x1, __m128i x2, __m128i x3,
   alignas(16) uint8_t rest[32];
   _mm_store_si128(reinterpret_cast<__m128i*>(rest), x3);
   for (size_t i = 0; i < n; ++i) rest[16 + i] = p[i];
-  return uint32_t(::crc32_z(0xFFFFFFFFu, rest, 16 + n));
+  return crc32_portable(0xFFFFFFFFu, rest, 16 + n);
 }
 
 // n >= 64. The register's starting value ~crc is the same as XOR-ing it into the first four bytes.

@@ -1,9 +1,6 @@
 // Shared by the native reader and writer: little-endian encoding, alignment and checked arithmetic.
 #include "io/format_detail.h"
 
-#include "io/crc32.h"
-
-
 #include <cstring>
 
 namespace ember::io::detail {
@@ -17,8 +14,6 @@ bool align_up(uint64_t x, uint64_t* out) {
   *out = y & ~(kAlignment - 1);
   return true;
 }
-
-uint32_t crc32_update(uint32_t crc, const void* data, size_t n) { return crc32(crc, data, n); }
 
 void Encoder::u8(uint8_t v) { buf.push_back(v); }
 void Encoder::u16(uint16_t v) {

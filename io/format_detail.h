@@ -18,8 +18,6 @@ bool checked_add(uint64_t a, uint64_t b, uint64_t* out);
 bool checked_mul(uint64_t a, uint64_t b, uint64_t* out);
 bool align_up(uint64_t x, uint64_t* out);  // to kAlignment
 
-uint32_t crc32_update(uint32_t crc, const void* data, size_t n);
-
 // Chunk size of tensor reads and writes: large enough for full-speed I/O, small enough to checksum
 // each chunk while it is still in cache.
 inline constexpr size_t kChunk = size_t(4) << 20;

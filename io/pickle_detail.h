@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "io/pickle.h"
+#include "io/text.h"
 
 namespace ember::io::pickle::detail {
 
@@ -35,23 +36,6 @@ inline const char* kind_name(Kind k) {
   static const char* const kNames[] = {"None", "bool", "int",    "float",   "str",   "list",
                                        "tuple", "dict", "global", "storage", "tensor"};
   return kNames[int(k)];
-}
-
-// Printable form of untrusted bytes for messages.
-inline std::string printable(const std::string& s, size_t limit = 80) {
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < limit; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      out += char(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  if (s.size() > limit) out += "...";
-  return out;
 }
 
 // The Value tree of the object `root` of `objs`, with each tensor left undefined and described in

@@ -19,7 +19,6 @@ namespace ember::io {
 
 static_assert(std::endian::native == std::endian::little, "the .pth reader and writer assume a little-endian host");
 
-using pickle::detail::printable;
 
 namespace {
 constexpr uint64_t kMaxPickleSize = uint64_t(1) << 30;  // data.pkl of a large model is a few MB
@@ -65,13 +64,6 @@ Device device_of(const std::string& location) {
   } catch (const Error&) {
     return kCPU;
   }
-}
-
-void check_bools(const Tensor& t, const std::string& file, const std::string& name) {
-  const auto* p = static_cast<const uint8_t*>(t.raw_data());
-  for (int64_t i = 0; i < t.numel(); ++i)
-    EMBER_CHECK(p[i] <= 1, file, ": tensor \"", name, "\": bool element ", i, " holds the byte ", int(p[i]),
-                " (a bool must be 0 or 1)");
 }
 }  // namespace
 
@@ -200,7 +192,7 @@ Tensor PthReader::read_tensor(size_t i) {
     }
   }
   if (big_endian_) byteswap(dst, size_t(t.numel()), width);
-  if (info.dtype == kBool) check_bools(t, path_, info.name);
+  if (info.dtype == kBool) check_bool_bytes(t, path_, "\"" + info.name + "\"");
   return t;
 }
 

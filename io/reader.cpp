@@ -6,8 +6,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <iomanip>
-#include <sstream>
 #include <unordered_set>
 
 #include <omp.h>
@@ -15,18 +13,13 @@
 #include "io/atomic_file.h"
 #include "io/crc32.h"
 #include "io/format_detail.h"
+#include "io/text.h"
 
 namespace ember::io {
 
 using namespace detail;
 
 namespace {
-std::string hex32(uint32_t v) {
-  std::ostringstream os;
-  os << "0x" << std::hex << std::setw(8) << std::setfill('0') << v;
-  return os.str();
-}
-
 // Faults in the pages of a fresh buffer with one system call instead of one trap per 4 KiB page
 // (Linux 5.14+; where unsupported the read faults them in as before).
 void populate(uint8_t* p, size_t n) {
@@ -150,7 +143,7 @@ NativeReader::NativeReader(const std::string& path) : path_(path) {
     // Header and its padding, read together; the size is capped above and lies inside the file.
     std::vector<uint8_t> head(size_t(data_offset - kPreambleSize));
     pread_exact(fd_, head.data(), head.size(), kPreambleSize, path);
-    uint32_t crc = crc32_update(crc32_update(0, pre, 44), head.data(), size_t(header_size));
+    uint32_t crc = crc32(crc32(0, pre, 44), head.data(), size_t(header_size));
     EMBER_CHECK(crc == header_crc, path, ": header checksum mismatch (stored ", hex32(header_crc), ", computed ",
                 hex32(crc), "): the file is corrupt");
     for (size_t i = size_t(header_size); i < head.size(); ++i)
@@ -315,7 +308,7 @@ std::string NativeReader::check_tensor(size_t i) {
     for (uint64_t done = 0; done < info.nbytes;) {
       size_t n = size_t(std::min<uint64_t>(kChunk, info.nbytes - done));
       pread_exact(fd_, buf.data(), n, info.offset + done, path_);
-      crc = crc32_update(crc, buf.data(), n);
+      crc = crc32(crc, buf.data(), n);
       if (info.dtype == kBool)
         for (size_t k = 0; k < n; ++k) bool_ok = bool_ok && buf[k] <= 1;
       done += n;

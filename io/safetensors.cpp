@@ -35,12 +35,6 @@ const char* safetensors_name(DType t) {
 }
 
 std::string quoted(const std::string& s) { return Json(s).dump(-1, ' ', true, Json::error_handler_t::replace); }
-
-void check_bools(const uint8_t* p, int64_t n, const std::string& file, const std::string& name) {
-  for (int64_t i = 0; i < n; ++i)
-    EMBER_CHECK(p[i] <= 1, file, ": tensor ", quoted(name), ": bool element ", i, " holds the byte ", int(p[i]),
-                " (a bool must be 0 or 1)");
-}
 }  // namespace
 
 SafetensorsReader::SafetensorsReader(const std::string& path) : path_(path) {
@@ -181,7 +175,7 @@ Tensor SafetensorsReader::read_tensor(size_t i) {
   const TensorInfo& info = tensors_[i];
   Tensor t = empty(info.shape, info.dtype);
   if (info.nbytes) pread_exact(fd_, t.raw_data(), size_t(info.nbytes), info.offset, path_);
-  if (info.dtype == kBool) check_bools(static_cast<const uint8_t*>(t.raw_data()), t.numel(), path_, info.name);
+  if (info.dtype == kBool) check_bool_bytes(t, path_, quoted(info.name));
   return t;
 }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "io/atomic_file.h"
+#include "io/crc32.h"
 #include "io/format_detail.h"
 
 namespace ember::io {
@@ -125,7 +126,7 @@ void write_native(const Value& value, const std::string& path, const WriteOption
     uint32_t crc = 0;
     for (uint64_t done = 0; done < n;) {
       size_t k = size_t(std::min<uint64_t>(kChunk, n - done));
-      crc = crc32_update(crc, src + done, k);
+      crc = crc32(crc, src + done, k);
       file.pwrite_all(src + done, k, pos + done);
       // Overlaps the disk writes with the rest of the save: the final fsync then costs little.
       if (options.sync) file.start_writeback(pos + done, k);
@@ -146,7 +147,7 @@ void write_native(const Value& value, const std::string& path, const WriteOption
   put_u64(pre + 24, data_offset);
   put_u64(pre + 32, file_size);
   put_u32(pre + 40, 0);  // reserved
-  uint32_t crc = crc32_update(crc32_update(0, pre, 44), pre + kPreambleSize, size_t(header_size));
+  uint32_t crc = crc32(crc32(0, pre, 44), pre + kPreambleSize, size_t(header_size));
   put_u32(pre + 44, crc);
   file.pwrite_all(head.buf.data(), head.buf.size(), 0);
   file.commit(options.sync);

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/crc32.h"
+#include "io/text.h"
 
 namespace ember::io {
 
@@ -39,27 +40,6 @@ void put64(std::vector<uint8_t>& b, uint64_t v) {
 
 bool add_ok(uint64_t a, uint64_t b, uint64_t* out) { return !__builtin_add_overflow(a, b, out); }
 
-// An entry's name for a message: untrusted bytes, escaped and cut short.
-std::string shown(const std::string& name) {
-  std::string out;
-  for (size_t i = 0; i < name.size() && i < 200; ++i) {
-    unsigned char c = static_cast<unsigned char>(name[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      out += char(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return name.size() > 200 ? out + "..." : out;
-}
-
-std::string hex(uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%08x", v);
-  return buf;
-}
 }  // namespace
 
 // ---- reading ----
@@ -128,8 +108,8 @@ ZipReader::ZipReader(int fd, uint64_t file_size, std::string path)
             [](const ZipEntry* a, const ZipEntry* b) { return a->header_offset < b->header_offset; });
   for (size_t i = 1; i < order.size(); ++i) {
     const ZipEntry& a = *order[i - 1];
-    EMBER_CHECK(a.data_offset + a.compressed_size <= order[i]->header_offset, path_, ": zip entries \"", shown(a.name),
-                "\" and \"", shown(order[i]->name), "\" overlap");
+    EMBER_CHECK(a.data_offset + a.compressed_size <= order[i]->header_offset, path_, ": zip entries \"", printable(a.name, 200),
+                "\" and \"", printable(order[i]->name, 200), "\" overlap");
   }
 }
 
@@ -157,12 +137,12 @@ void ZipReader::parse_central_directory(const std::vector<uint8_t>& cd, uint64_t
     const uint8_t* x_end = x + extra_len;
     while (x_end - x >= 4) {
       uint16_t id = get16(x), size = get16(x + 2);
-      EMBER_CHECK(size_t(x_end - x - 4) >= size, path_, ": zip entry \"", shown(e.name), "\": malformed extra field");
+      EMBER_CHECK(size_t(x_end - x - 4) >= size, path_, ": zip entry \"", printable(e.name, 200), "\": malformed extra field");
       if (id == 1) {
         const uint8_t* f = x + 4;
         const uint8_t* f_end = f + size;
         auto take = [&](uint64_t& field, size_t width) {
-          EMBER_CHECK(size_t(f_end - f) >= width, path_, ": zip entry \"", shown(e.name), "\": zip64 extra field too short");
+          EMBER_CHECK(size_t(f_end - f) >= width, path_, ": zip entry \"", printable(e.name, 200), "\": zip64 extra field too short");
           field = width == 8 ? get64(f) : get32(f);
           f += width;
         };
@@ -173,16 +153,16 @@ void ZipReader::parse_central_directory(const std::vector<uint8_t>& cd, uint64_t
       }
       x += 4 + size;
     }
-    EMBER_CHECK(x == x_end, path_, ": zip entry \"", shown(e.name), "\": malformed extra field");
-    EMBER_CHECK(!(flags & 0x41), path_, ": zip entry \"", shown(e.name), "\" is encrypted, which is not supported");
+    EMBER_CHECK(x == x_end, path_, ": zip entry \"", printable(e.name, 200), "\": malformed extra field");
+    EMBER_CHECK(!(flags & 0x41), path_, ": zip entry \"", printable(e.name, 200), "\" is encrypted, which is not supported");
     EMBER_CHECK(disk == 0, path_, ": multi-disk zip archives are not supported");
-    EMBER_CHECK(e.method == 0 || e.method == 8, path_, ": zip entry \"", shown(e.name), "\" uses compression method ",
+    EMBER_CHECK(e.method == 0 || e.method == 8, path_, ": zip entry \"", printable(e.name, 200), "\" uses compression method ",
                 e.method, "; only stored (0) and deflated (8) entries are supported");
-    EMBER_CHECK(e.method != 0 || e.size == e.compressed_size, path_, ": stored zip entry \"", shown(e.name), "\" has size ",
+    EMBER_CHECK(e.method != 0 || e.size == e.compressed_size, path_, ": stored zip entry \"", printable(e.name, 200), "\" has size ",
                 e.size, " but compressed size ", e.compressed_size);
-    EMBER_CHECK(e.method != 8 || e.size / kMaxDeflateRatio <= e.compressed_size, path_, ": zip entry \"", shown(e.name),
+    EMBER_CHECK(e.method != 8 || e.size / kMaxDeflateRatio <= e.compressed_size, path_, ": zip entry \"", printable(e.name, 200),
                 "\" claims ", e.size, " bytes from ", e.compressed_size, " compressed bytes, beyond what deflate can do");
-    EMBER_CHECK(by_name_.emplace(e.name, entries_.size()).second, path_, ": zip entry \"", shown(e.name), "\" appears twice");
+    EMBER_CHECK(by_name_.emplace(e.name, entries_.size()).second, path_, ": zip entry \"", printable(e.name, 200), "\" appears twice");
     entries_.push_back(std::move(e));
     pos += kCentralSize + name_len + extra_len + comment_len;
   }
@@ -190,18 +170,18 @@ void ZipReader::parse_central_directory(const std::vector<uint8_t>& cd, uint64_t
 
 void ZipReader::resolve_local_header(ZipEntry& e, uint64_t data_end) const {
   uint64_t end;
-  EMBER_CHECK(add_ok(e.header_offset, kLocalSize, &end) && end <= data_end, path_, ": zip entry \"", shown(e.name),
+  EMBER_CHECK(add_ok(e.header_offset, kLocalSize, &end) && end <= data_end, path_, ": zip entry \"", printable(e.name, 200),
               "\": local header offset ", e.header_offset, " is out of range");
   std::vector<uint8_t> h(kLocalSize + e.name.size());
-  EMBER_CHECK(e.header_offset + h.size() <= data_end, path_, ": zip entry \"", shown(e.name), "\": local header is truncated");
+  EMBER_CHECK(e.header_offset + h.size() <= data_end, path_, ": zip entry \"", printable(e.name, 200), "\": local header is truncated");
   pread_exact(fd_, h.data(), h.size(), e.header_offset, path_);
-  EMBER_CHECK(get32(h.data()) == kLocalSig, path_, ": zip entry \"", shown(e.name), "\": no local header at byte ",
+  EMBER_CHECK(get32(h.data()) == kLocalSig, path_, ": zip entry \"", printable(e.name, 200), "\": no local header at byte ",
               e.header_offset);
   size_t name_len = get16(h.data() + 26), extra_len = get16(h.data() + 28);
   EMBER_CHECK(name_len == e.name.size() && std::memcmp(h.data() + kLocalSize, e.name.data(), name_len) == 0, path_,
-              ": zip entry \"", shown(e.name), "\": its local header names a different file");
+              ": zip entry \"", printable(e.name, 200), "\": its local header names a different file");
   e.data_offset = e.header_offset + kLocalSize + name_len + extra_len;
-  EMBER_CHECK(add_ok(e.data_offset, e.compressed_size, &end) && end <= data_end, path_, ": zip entry \"", shown(e.name),
+  EMBER_CHECK(add_ok(e.data_offset, e.compressed_size, &end) && end <= data_end, path_, ": zip entry \"", printable(e.name, 200),
               "\": its ", e.compressed_size, " bytes at byte ", e.data_offset, " run past the central directory");
 }
 
@@ -211,7 +191,7 @@ const ZipEntry* ZipReader::find(const std::string& name) const {
 }
 
 std::vector<uint8_t> ZipReader::read(const ZipEntry& e, uint64_t limit) const {
-  EMBER_CHECK(e.size <= limit, path_, ": zip entry \"", shown(e.name), "\" holds ", e.size, " bytes, more than the limit of ",
+  EMBER_CHECK(e.size <= limit, path_, ": zip entry \"", printable(e.name, 200), "\" holds ", e.size, " bytes, more than the limit of ",
               limit);
   std::vector<uint8_t> out(size_t(e.size));
   if (e.method == 0) {
@@ -237,14 +217,14 @@ std::vector<uint8_t> ZipReader::read(const ZipEntry& e, uint64_t limit) const {
         zs.next_out = room ? out.data() + written : &probe;
         zs.avail_out = room ? room : 1;
         int rc = inflate(&zs, Z_NO_FLUSH);
-        EMBER_CHECK(room || zs.avail_out == 1, path_, ": zip entry \"", shown(e.name),
+        EMBER_CHECK(room || zs.avail_out == 1, path_, ": zip entry \"", printable(e.name, 200),
                     "\" inflates to more than its recorded ", e.size, " bytes");
         written += room ? room - zs.avail_out : 0;
         if (rc == Z_STREAM_END) break;
         // Z_BUF_ERROR: no progress without more input (there is always room for output).
-        EMBER_CHECK(rc == Z_OK || rc == Z_BUF_ERROR, path_, ": zip entry \"", shown(e.name), "\": invalid deflate data",
+        EMBER_CHECK(rc == Z_OK || rc == Z_BUF_ERROR, path_, ": zip entry \"", printable(e.name, 200), "\": invalid deflate data",
                     zs.msg ? std::string(" (") + zs.msg + ")" : "");
-        EMBER_CHECK(zs.avail_in > 0 || read_so_far < e.compressed_size, path_, ": zip entry \"", shown(e.name),
+        EMBER_CHECK(zs.avail_in > 0 || read_so_far < e.compressed_size, path_, ": zip entry \"", printable(e.name, 200),
                     "\": the deflate stream ends early (damaged file)");
       }
     } catch (...) {
@@ -252,17 +232,17 @@ std::vector<uint8_t> ZipReader::read(const ZipEntry& e, uint64_t limit) const {
       throw;
     }
     inflateEnd(&zs);
-    EMBER_CHECK(written == e.size, path_, ": zip entry \"", shown(e.name), "\" inflates to ", written,
+    EMBER_CHECK(written == e.size, path_, ": zip entry \"", printable(e.name, 200), "\" inflates to ", written,
                 " bytes, not its recorded ", e.size);
   }
   uint32_t crc = crc32(0, out.data(), out.size());
-  EMBER_CHECK(crc == e.crc32, path_, ": zip entry \"", shown(e.name), "\" is damaged: its CRC32 is ", hex(crc),
-              ", the archive records ", hex(e.crc32));
+  EMBER_CHECK(crc == e.crc32, path_, ": zip entry \"", printable(e.name, 200), "\" is damaged: its CRC32 is ", hex32(crc),
+              ", the archive records ", hex32(e.crc32));
   return out;
 }
 
 void ZipReader::read_stored(const ZipEntry& e, uint64_t offset, void* dst, size_t n) const {
-  EMBER_CHECK(e.method == 0 && offset <= e.size && n <= e.size - offset, path_, ": zip entry \"", shown(e.name),
+  EMBER_CHECK(e.method == 0 && offset <= e.size && n <= e.size - offset, path_, ": zip entry \"", printable(e.name, 200),
               "\": read of ", n, " bytes at ", offset, " is out of range");
   pread_exact(fd_, dst, n, e.data_offset + offset, path_);
 }

@@ -14,10 +14,12 @@
 #include "io/pth.h"
 #include "io/safetensors.h"
 #include "io/serialize.h"
+#include "io/text.h"
 
 using namespace ember;
 using io::CheckpointReader;
 using io::TensorInfo;
+using io::hex32;
 
 namespace {
 
@@ -74,12 +76,6 @@ std::string number(double v) {
   std::string s(buf, res.ptr);
   if (std::isfinite(v) && s.find_first_of(".en") == std::string::npos) s += ".0";
   return s;
-}
-
-std::string hex32(uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%08x", v);
-  return buf;
 }
 
 std::string describe(const TensorInfo& t) {
