@@ -13,13 +13,13 @@
 #include <numeric>
 #include <vector>
 
-#include "core/determinism.h"
-#include "data/mnist.h"
+#include "ember/core/determinism.h"
+#include "ember/data/mnist.h"
 #include "examples/flags.h"
 #include "examples/models.h"
-#include "optim/sgd.h"
+#include "ember/optim/sgd.h"
 #ifdef EMBER_WITH_CUDA
-#include "cuda/cuda_backend.h"
+#include "ember/cuda/cuda_backend.h"
 #endif
 
 using namespace ember;

@@ -19,8 +19,8 @@
 #include <thread>
 #include <vector>
 
-#include "io/format.h"
-#include "io/serialize.h"
+#include "ember/io/format.h"
+#include "ember/io/interop/serialize.h"
 
 using namespace ember;
 

@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "core/autograd.h"
-#include "core/ops.h"
-#include "core/parallel.h"
+#include "ember/core/autograd.h"
+#include "ember/core/ops.h"
+#include "ember/core/parallel.h"
 
 using namespace ember;
 

@@ -1,9 +1,9 @@
-#include "core/autograd.h"
+#include "ember/core/autograd.h"
 
 #include <unordered_map>
 #include <unordered_set>
 
-#include "core/ops.h"
+#include "ember/core/ops.h"
 
 namespace ember {
 

@@ -1,10 +1,10 @@
 // The backend registry: the only place that knows whether CUDA was built.
-#include "core/backend.h"
+#include "ember/core/backend.h"
 
-#include "core/cpu/cpu_backend.h"
+#include "ember/core/cpu/cpu_backend.h"
 
 #ifdef EMBER_WITH_CUDA
-#include "cuda/cuda_backend.h"
+#include "ember/cuda/cuda_backend.h"
 #endif
 
 namespace ember {

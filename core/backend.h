@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "core/tensor.h"
+#include "ember/core/tensor.h"
 
 namespace ember {
 

@@ -1,4 +1,4 @@
-#include "core/determinism.h"
+#include "ember/core/determinism.h"
 
 #include <atomic>
 

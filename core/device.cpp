@@ -1,4 +1,4 @@
-#include "core/device.h"
+#include "ember/core/device.h"
 
 #include <cctype>
 

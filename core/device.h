@@ -3,7 +3,7 @@
 #include <ostream>
 #include <string>
 
-#include "core/error.h"
+#include "ember/core/error.h"
 
 namespace ember {
 

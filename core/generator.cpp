@@ -1,4 +1,4 @@
-#include "core/generator.h"
+#include "ember/core/generator.h"
 
 #include <cmath>
 #include <numbers>

@@ -2,9 +2,9 @@
 // The differentiable ops. Each checks its inputs (throwing ember::Error naming the op and the
 // expected and found shapes), computes through the backend of its input's device, and records its
 // backward when an input requires grad. Definitions live by family in core/ops/*.cpp.
-#include "core/autograd.h"
-#include "core/backend.h"
-#include "core/tensor.h"
+#include "ember/core/autograd.h"
+#include "ember/core/backend.h"
+#include "ember/core/tensor.h"
 
 namespace ember {
 

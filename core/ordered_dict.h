@@ -4,7 +4,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/error.h"
+#include "ember/core/error.h"
 
 namespace ember {
 

@@ -1,8 +1,8 @@
-#include "core/parallel.h"
+#include "ember/core/parallel.h"
 
 #include <omp.h>
 
-#include "core/error.h"
+#include "ember/core/error.h"
 
 namespace ember {
 

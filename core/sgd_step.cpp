@@ -1,7 +1,7 @@
 // Backend::sgd_step's default: torch.optim.SGD's update through the per-tensor kernels, in exactly
 // the order optim/sgd.cpp used to call them one parameter at a time, so results stay bit-identical.
 // The CUDA backend overrides it with one fused launch over all parameters (cuda/optim.cu).
-#include "core/backend.h"
+#include "ember/core/backend.h"
 
 namespace ember {
 

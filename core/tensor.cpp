@@ -1,12 +1,12 @@
-#include "core/tensor.h"
+#include "ember/core/tensor.h"
 
 #include <cmath>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
 
-#include "core/autograd.h"
-#include "core/backend.h"
+#include "ember/core/autograd.h"
+#include "ember/core/backend.h"
 
 namespace ember {
 

@@ -7,10 +7,10 @@
 #include <memory>
 #include <vector>
 
-#include "core/device.h"
-#include "core/dtype.h"
-#include "core/generator.h"
-#include "core/shape.h"
+#include "ember/core/device.h"
+#include "ember/core/dtype.h"
+#include "ember/core/generator.h"
+#include "ember/core/shape.h"
 
 namespace ember {
 

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "cuda/context.h"
+#include "ember/cuda/context.h"
 
 namespace ember {
 

@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cuda/cuda_backend.h"
+#include "ember/cuda/cuda_backend.h"
 
 struct cublasContext;  // cublasHandle_t is cublasContext*
 struct cudnnContext;   // cudnnHandle_t is cudnnContext*

@@ -6,7 +6,7 @@
 //             grad_w (O, K) += G @ col^T     (chunks accumulate in order)
 //             colg (K, nb*P) = W^T @ G,      grad_x = col2im(colg), each input element gathering its taps
 // grad_b is a fixed-order reduction of grad_y. Nothing uses atomics: the results are deterministic.
-#include "cuda/kernels.cuh"
+#include "ember/cuda/kernels.cuh"
 
 namespace ember {
 

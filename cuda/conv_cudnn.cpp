@@ -3,8 +3,8 @@
 // float32 stays in FP32 (CUDNN_FMA_MATH, no TF32, as Ember's other kernels and its CPU reference),
 // and under ember::set_deterministic(true) only algorithms cuDNN reports as deterministic.
 // The bias gradient is Ember's own fixed-order reduction (conv.cu), not cuDNN's.
-#include "core/determinism.h"
-#include "cuda/context.h"
+#include "ember/core/determinism.h"
+#include "ember/cuda/context.h"
 
 #ifdef EMBER_WITH_CUDNN
 #include <cudnn.h>

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/backend.h"
+#include "ember/core/backend.h"
 
 namespace ember {
 

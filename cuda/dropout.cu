@@ -3,7 +3,7 @@
 // GPU's mask equals the CPU's), and saving and restoring the state replays it exactly.
 #include <cmath>
 
-#include "cuda/kernels.cuh"
+#include "ember/cuda/kernels.cuh"
 
 namespace ember {
 

@@ -3,7 +3,7 @@
 // and add as GCC does on the CPU (see kernels.cuh), so these kernels give the CPU's bits.
 #include <type_traits>
 
-#include "cuda/kernels.cuh"
+#include "ember/cuda/kernels.cuh"
 
 namespace ember {
 

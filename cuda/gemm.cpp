@@ -6,7 +6,7 @@
 
 #include <climits>
 
-#include "cuda/context.h"
+#include "ember/cuda/context.h"
 
 namespace ember {
 

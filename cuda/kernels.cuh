@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "cuda/context.h"
+#include "ember/cuda/context.h"
 
 // for (i in [0, n)) spread over the whole grid.
 #define EMBER_KERNEL_LOOP(i, n) \

@@ -4,7 +4,7 @@
 // A target outside [0, K) cannot throw from a kernel: nll_loss_forward writes the first bad one to
 // the context's error slot and a nan loss, and the error is thrown at the next synchronisation of
 // the device (loss.item(), any copy to the host, cuda::synchronize()), with the CPU's message.
-#include "cuda/kernels.cuh"
+#include "ember/cuda/kernels.cuh"
 
 namespace ember {
 

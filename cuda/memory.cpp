@@ -3,7 +3,7 @@
 #include <bit>
 #include <cstring>
 
-#include "cuda/context.h"
+#include "ember/cuda/context.h"
 
 namespace ember {
 

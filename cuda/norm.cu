@@ -2,7 +2,7 @@
 // (S = 1 for a 2-D input). One block per channel: its threads accumulate the channel's sums in
 // double (shifted by the channel's first value, as the CPU), a fixed block tree combines them, the
 // first thread turns them into the statistics and the affine map, and the block writes the output.
-#include "cuda/kernels.cuh"
+#include "ember/cuda/kernels.cuh"
 
 namespace ember {
 

@@ -2,7 +2,7 @@
 // maximum in row-major window order, and a NaN wins over any number (the last NaN), as PyTorch.
 // The backward gathers: each input element adds the gradients of the windows that chose it, in
 // increasing output order, so it gets exactly the CPU's sums (and needs no atomics).
-#include "cuda/kernels.cuh"
+#include "ember/cuda/kernels.cuh"
 
 namespace ember {
 

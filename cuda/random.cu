@@ -4,7 +4,7 @@
 // The arithmetic is the CPU's in double, rounded where GCC rounds it (low + span * u is one FMA, see
 // kernels.cuh), so uniform fills are the CPU's bits; normal fills may differ in the last bit of
 // CUDA's log and cos (rarely visible after rounding to float32).
-#include "cuda/kernels.cuh"
+#include "ember/cuda/kernels.cuh"
 
 namespace ember {
 

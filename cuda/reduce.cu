@@ -1,7 +1,7 @@
 // Reductions: sum_to, sum_dim (through one engine, sum_dims) and argmax. Sums accumulate in double,
 // as the CPU's, and in a fixed order (per-thread loops, then fixed warp/block trees, then partial
 // sums added in index order): the same bits on every run, with no atomics.
-#include "cuda/kernels.cuh"
+#include "ember/cuda/kernels.cuh"
 
 namespace ember {
 

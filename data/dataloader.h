@@ -31,8 +31,8 @@
 #include <optional>
 #include <vector>
 
-#include "core/generator.h"
-#include "data/dataset.h"
+#include "ember/core/generator.h"
+#include "ember/data/dataset.h"
 
 namespace ember::data {
 

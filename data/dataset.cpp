@@ -1,4 +1,4 @@
-#include "data/dataset.h"
+#include "ember/data/dataset.h"
 
 #include <cmath>
 #include <cstring>

@@ -5,7 +5,7 @@
 #include <span>
 #include <vector>
 
-#include "core/tensor.h"
+#include "ember/core/tensor.h"
 
 namespace ember::data {
 

@@ -1,4 +1,4 @@
-#include "data/idx.h"
+#include "ember/data/idx.h"
 
 #include <sys/stat.h>
 #include <zlib.h>

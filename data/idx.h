@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/tensor.h"
+#include "ember/core/tensor.h"
 
 namespace ember::data {
 

@@ -1,8 +1,8 @@
-#include "data/mnist.h"
+#include "ember/data/mnist.h"
 
 #include <filesystem>
 
-#include "data/idx.h"
+#include "ember/data/idx.h"
 
 namespace ember::data {
 namespace {

@@ -8,7 +8,7 @@
 // get_batch returns float32 (B, 1, 28, 28), normalised with the dataset's mean and std.
 #include <string>
 
-#include "data/dataset.h"
+#include "ember/data/dataset.h"
 
 namespace ember::data {
 

@@ -12,9 +12,10 @@
 
 #include "examples/flags.h"
 #include "examples/sd_common.h"
-#include "io/checkpoint_reader.h"
-#include "io/serialize.h"
-#include "optim/sgd.h"
+#include "ember/io/checkpoint_reader.h"
+#include "ember/io/interop/serialize.h"
+#include "ember/io/interop/serialize.h"
+#include "ember/optim/sgd.h"
 
 using namespace ember;
 using examples::TwoLayerNet;

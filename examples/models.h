@@ -4,8 +4,8 @@
 #include <memory>
 #include <string>
 
-#include "core/ops.h"
-#include "nn/layers.h"
+#include "ember/core/ops.h"
+#include "ember/nn/layers.h"
 
 namespace ember::examples {
 

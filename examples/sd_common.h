@@ -14,13 +14,13 @@
 #include <string>
 #include <vector>
 
-#include "core/ops.h"
-#include "data/dataloader.h"
-#include "data/dataset.h"
-#include "io/value.h"
-#include "nn/layers.h"
-#include "nn/options.h"
-#include "optim/optimizer.h"
+#include "ember/core/ops.h"
+#include "ember/data/dataloader.h"
+#include "ember/data/dataset.h"
+#include "ember/core/value.h"
+#include "ember/nn/layers.h"
+#include "ember/nn/options.h"
+#include "ember/optim/optimizer.h"
 
 namespace ember::examples {
 

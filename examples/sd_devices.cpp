@@ -11,10 +11,10 @@
 #include <iterator>
 #include <vector>
 
-#include "core/backend.h"
+#include "ember/core/backend.h"
 #include "examples/flags.h"
 #include "examples/sd_common.h"
-#include "io/serialize.h"
+#include "ember/io/interop/serialize.h"
 
 using namespace ember;
 using examples::TwoLayerNet;

@@ -13,7 +13,7 @@
 
 #include "examples/flags.h"
 #include "examples/sd_common.h"
-#include "io/serialize.h"
+#include "ember/io/interop/serialize.h"
 
 using namespace ember;
 using examples::TwoLayerNet;

@@ -8,8 +8,8 @@
 
 #include "examples/flags.h"
 #include "examples/sd_common.h"
-#include "io/serialize.h"
-#include "optim/sgd.h"
+#include "ember/io/interop/serialize.h"
+#include "ember/optim/sgd.h"
 
 using namespace ember;
 

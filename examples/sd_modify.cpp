@@ -7,7 +7,7 @@
 #include <iostream>
 
 #include "examples/sd_common.h"
-#include "optim/sgd.h"
+#include "ember/optim/sgd.h"
 
 using namespace ember;
 using examples::TwoLayerNet;

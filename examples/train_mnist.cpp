@@ -17,15 +17,15 @@
 #include <memory>
 #include <span>
 
-#include "core/parallel.h"
-#include "data/dataloader.h"
-#include "data/mnist.h"
+#include "ember/core/parallel.h"
+#include "ember/data/dataloader.h"
+#include "ember/data/mnist.h"
 #include "examples/flags.h"
 #include "examples/models.h"
 #include "examples/training_state.h"
-#include "io/serialize.h"
-#include "optim/lr_scheduler.h"
-#include "optim/sgd.h"
+#include "ember/io/interop/serialize.h"
+#include "ember/optim/lr_scheduler.h"
+#include "ember/optim/sgd.h"
 
 using namespace ember;
 

@@ -6,11 +6,11 @@
 #include <bit>
 #include <string>
 
-#include "data/dataloader.h"
-#include "io/value.h"
-#include "nn/module.h"
-#include "optim/lr_scheduler.h"
-#include "optim/optimizer.h"
+#include "ember/data/dataloader.h"
+#include "ember/core/value.h"
+#include "ember/nn/module.h"
+#include "ember/optim/lr_scheduler.h"
+#include "ember/optim/optimizer.h"
 
 namespace ember::examples {
 

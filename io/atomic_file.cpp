@@ -1,4 +1,4 @@
-#include "io/atomic_file.h"
+#include "ember/io/atomic_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/error.h"
+#include "ember/core/error.h"
 
 namespace ember::io {
 

@@ -1,4 +1,4 @@
-#include "io/checkpoint_reader.h"
+#include "ember/io/checkpoint_reader.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -7,9 +7,8 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "io/atomic_file.h"
-#include "io/detect.h"
-#include "io/format.h"
+#include "ember/io/atomic_file.h"
+#include "ember/io/format.h"
 
 namespace ember::io {
 
@@ -72,11 +71,6 @@ const Value& find_path(const Value& tree, const std::string& path) {
     so_far = child_path(so_far, escape_key(part));
   }
   return *node;
-}
-
-std::unique_ptr<CheckpointReader> open_checkpoint(const std::string& path) {
-  // The leading bytes pick the reader: Ember's format, PyTorch .pth or safetensors (io/detect.h).
-  return open_detected(path);
 }
 
 void check_bool_bytes(const Tensor& t, const std::string& file, const std::string& shown_name) {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "io/value.h"
+#include "ember/core/value.h"
 
 namespace ember::io {
 
@@ -42,9 +42,6 @@ class CheckpointReader {
 // For readers of formats that store bools as bytes: throws "<file>: tensor <shown_name>: bool
 // element i holds the byte B (a bool must be 0 or 1)" at the first byte of `t` that is neither.
 void check_bool_bytes(const Tensor& t, const std::string& file, const std::string& shown_name);
-
-// Opens `path` with the reader its leading bytes call for; throws naming the file if none fits.
-std::unique_ptr<CheckpointReader> open_checkpoint(const std::string& path);
 
 // The whole tree with tensors read and placed per `map_location`: "" keeps each recorded device,
 // "cpu" puts everything on the CPU, "cuda:N" moves everything there. Only tensors under `subtree`

@@ -11,7 +11,7 @@
 //
 // Two paths: four 16-byte lanes with PCLMULQDQ (any x86-64 from 2010 on), and sixteen lanes in four
 // 64-byte registers with VPCLMULQDQ where AVX-512 has it. The CPU is asked once, at start-up.
-#include "io/crc32.h"
+#include "ember/io/crc32.h"
 
 #include <zlib.h>
 

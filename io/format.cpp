@@ -1,5 +1,5 @@
 // Shared by the native reader and writer: little-endian encoding, alignment and checked arithmetic.
-#include "io/format_detail.h"
+#include "ember/io/format_detail.h"
 
 #include <cstring>
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "io/checkpoint_reader.h"
+#include "ember/io/checkpoint_reader.h"
 
 namespace ember::io {
 

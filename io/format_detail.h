@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "io/format.h"
+#include "ember/io/format.h"
 
 namespace ember::io::detail {
 

@@ -10,10 +10,10 @@
 
 #include <omp.h>
 
-#include "io/atomic_file.h"
-#include "io/crc32.h"
-#include "io/format_detail.h"
-#include "io/text.h"
+#include "ember/io/atomic_file.h"
+#include "ember/io/crc32.h"
+#include "ember/io/format_detail.h"
+#include "ember/io/text.h"
 
 namespace ember::io {
 

@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <atomic>
 
-#include "io/atomic_file.h"
-#include "io/crc32.h"
-#include "io/format_detail.h"
+#include "ember/io/atomic_file.h"
+#include "ember/io/crc32.h"
+#include "ember/io/format_detail.h"
 
 namespace ember::io {
 

@@ -1,5 +1,5 @@
 // Flatten, Dropout and Sequential.
-#include "nn/layers.h"
+#include "ember/nn/layers.h"
 
 namespace ember::nn {
 

@@ -1,6 +1,6 @@
-#include "core/autograd.h"
-#include "nn/init.h"
-#include "nn/layers.h"
+#include "ember/core/autograd.h"
+#include "ember/nn/init.h"
+#include "ember/nn/layers.h"
 
 namespace ember::nn {
 

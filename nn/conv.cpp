@@ -1,8 +1,8 @@
 // Conv2d and MaxPool2d.
 #include <cmath>
 
-#include "nn/init.h"
-#include "nn/layers.h"
+#include "ember/nn/init.h"
+#include "ember/nn/layers.h"
 
 namespace ember::nn {
 

@@ -1,7 +1,7 @@
 #pragma once
 // Stateless forms of the layers, as torch.nn.functional: the ops of core/ops.h under nn::functional
 // (alias F), for a forward that needs no module: F::relu(F::max_pool2d(conv1(x), 2)).
-#include "core/ops.h"
+#include "ember/core/ops.h"
 
 namespace ember::nn::functional {
 

@@ -1,8 +1,8 @@
-#include "nn/init.h"
+#include "ember/nn/init.h"
 
 #include <cmath>
 
-#include "core/autograd.h"
+#include "ember/core/autograd.h"
 
 namespace ember::nn::init {
 

@@ -3,7 +3,7 @@
 // seeded by ember::manual_seed, unless given) and returns it.
 #include <utility>
 
-#include "core/tensor.h"
+#include "ember/core/tensor.h"
 
 namespace ember::nn::init {
 

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "core/ops.h"
-#include "nn/module.h"
-#include "nn/options.h"
+#include "ember/core/ops.h"
+#include "ember/nn/module.h"
+#include "ember/nn/options.h"
 
 namespace ember::nn {
 

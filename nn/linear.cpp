@@ -1,8 +1,8 @@
 #include <cmath>
 
-#include "core/autograd.h"
-#include "nn/init.h"
-#include "nn/layers.h"
+#include "ember/core/autograd.h"
+#include "ember/nn/init.h"
+#include "ember/nn/layers.h"
 
 namespace ember::nn {
 

@@ -1,4 +1,4 @@
-#include "nn/module.h"
+#include "ember/nn/module.h"
 
 #include <algorithm>
 #include <charconv>
@@ -10,8 +10,8 @@
 #include <typeinfo>
 #include <unordered_set>
 
-#include "core/autograd.h"
-#include "nn/options.h"
+#include "ember/core/autograd.h"
+#include "ember/nn/options.h"
 
 #if __has_include(<cxxabi.h>)
 #include <cxxabi.h>
@@ -61,12 +61,6 @@ std::string py_float(double v) {
   char ebuf[16];
   std::snprintf(ebuf, sizeof(ebuf), "e%c%02d", exp10 < 0 ? '-' : '+', std::abs(exp10));
   return sign + mant + ebuf;
-}
-
-std::string short_float(double v) {
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof(buf), v);
-  return std::string(buf, res.ptr);
 }
 
 // ---- naming ----

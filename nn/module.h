@@ -22,9 +22,9 @@
 #include <utility>
 #include <vector>
 
-#include "core/ordered_dict.h"
-#include "core/tensor.h"
-#include "io/value.h"
+#include "ember/core/ordered_dict.h"
+#include "ember/core/tensor.h"
+#include "ember/core/value.h"
 
 namespace ember::nn {
 

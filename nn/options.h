@@ -1,19 +1,9 @@
 #pragma once
-// EMBER_ARG: one option of an options struct, with a chained setter and a getter, as PyTorch's
-// TORCH_ARG: `Conv2dOptions(1, 10, 5).stride(2).padding(1)` and `opts.stride()`.
+// What nn's option structs share: IntOrPair (EMBER_ARG itself is in core/options.h).
 #include <cstdint>
 #include <string>
 
-#define EMBER_ARG(T, name)                  \
- public:                                    \
-  auto& name(const T& new_value) {          \
-    name##_ = new_value;                    \
-    return *this;                           \
-  }                                         \
-  const T& name() const { return name##_; } \
-                                            \
- private:                                   \
-  T name##_
+#include "ember/core/options.h"
 
 namespace ember::nn {
 
@@ -37,7 +27,6 @@ struct IntOrPair {
 
 // A double as Python's repr() writes it (0.1, 1e-05, 1.0, 1e+16), for module printing.
 std::string py_float(double v);
-// A double in the shortest form that reads back exactly (0.1, 1e-05, -1), for error messages.
-std::string short_float(double v);
+using ember::short_float;  // core/options.h
 
 }  // namespace ember::nn

@@ -1,4 +1,4 @@
-#include "optim/lr_scheduler.h"
+#include "ember/optim/lr_scheduler.h"
 
 namespace ember::optim {
 

@@ -4,8 +4,8 @@
 // optimizer's steps. A scheduler keeps a reference to its optimizer, which must outlive it.
 #include <vector>
 
-#include "io/value.h"
-#include "optim/optimizer.h"
+#include "ember/core/value.h"
+#include "ember/optim/optimizer.h"
 
 namespace ember::optim {
 

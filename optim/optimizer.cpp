@@ -1,9 +1,9 @@
-#include "optim/optimizer.h"
+#include "ember/optim/optimizer.h"
 
 #include <algorithm>
 #include <map>
 
-#include "core/autograd.h"
+#include "ember/core/autograd.h"
 
 namespace ember::optim {
 

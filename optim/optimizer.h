@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "core/ordered_dict.h"
-#include "core/tensor.h"
-#include "io/value.h"
+#include "ember/core/ordered_dict.h"
+#include "ember/core/tensor.h"
+#include "ember/core/value.h"
 
 namespace ember::optim {
 

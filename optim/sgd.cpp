@@ -1,13 +1,11 @@
-#include "optim/sgd.h"
+#include "ember/optim/sgd.h"
 
 #include <algorithm>
 
-#include "core/autograd.h"
-#include "core/backend.h"
+#include "ember/core/autograd.h"
+#include "ember/core/backend.h"
 
 namespace ember::optim {
-
-using nn::short_float;
 
 void check_sgd_options(const SGDOptions& o) {
   EMBER_CHECK(o.lr() >= 0, "Invalid learning rate: ", short_float(o.lr()));

@@ -9,8 +9,8 @@
 #include <optional>
 #include <vector>
 
-#include "nn/options.h"
-#include "optim/optimizer.h"
+#include "ember/core/options.h"
+#include "ember/optim/optimizer.h"
 
 namespace ember::optim {
 

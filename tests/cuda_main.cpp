@@ -5,7 +5,7 @@
 
 #include <cstdio>
 
-#include "core/backend.h"
+#include "ember/core/backend.h"
 
 int main(int argc, char** argv) {
   if (ember::cuda_device_count() == 0) {

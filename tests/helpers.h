@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/ops.h"
+#include "ember/core/ops.h"
 
 namespace ember::test {
 

@@ -6,12 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "io/atomic_file.h"
-#include "io/detect.h"
-#include "io/pth.h"
-#include "io/safetensors.h"
-#include "io/serialize.h"
-#include "io/zip.h"
+#include "ember/io/atomic_file.h"
+#include "ember/io/interop/detect.h"
+#include "ember/io/interop/pth.h"
+#include "ember/io/interop/safetensors.h"
+#include "ember/io/interop/serialize.h"
+#include "ember/io/interop/zip.h"
 #include "io_helpers.h"
 
 namespace ember::test {

@@ -5,8 +5,8 @@
 #include <optional>
 #include <string>
 
-#include "core/ops.h"
-#include "nn/layers.h"
+#include "ember/core/ops.h"
+#include "ember/nn/layers.h"
 
 namespace ember::test {
 

@@ -4,8 +4,8 @@
 #include <cstring>
 #include <limits>
 
-#include "core/cpu/cpu_backend.h"
-#include "core/parallel.h"
+#include "ember/core/cpu/cpu_backend.h"
+#include "ember/core/parallel.h"
 #include "helpers.h"
 
 using namespace ember;

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/determinism.h"
+#include "ember/core/determinism.h"
 #include "helpers.h"
 
 using namespace ember;

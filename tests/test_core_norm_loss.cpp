@@ -3,7 +3,7 @@
 #include <cmath>
 #include <string>
 
-#include "core/parallel.h"
+#include "ember/core/parallel.h"
 #include "helpers.h"
 
 using namespace ember;

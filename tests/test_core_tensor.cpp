@@ -1,7 +1,7 @@
 // Tensors: factories, views sharing storage, element access, printing, the generator, errors.
 #include <sstream>
 
-#include "core/parallel.h"
+#include "ember/core/parallel.h"
 #include "helpers.h"
 
 using namespace ember;

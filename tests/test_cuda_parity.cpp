@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "core/determinism.h"
+#include "ember/core/determinism.h"
 #include "helpers.h"
 #ifdef EMBER_WITH_CUDA
-#include "cuda/cuda_backend.h"
+#include "ember/cuda/cuda_backend.h"
 #endif
 
 using namespace ember;

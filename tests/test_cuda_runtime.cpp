@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "core/determinism.h"
+#include "ember/core/determinism.h"
 #include "examples/models.h"
 #include "helpers.h"
-#include "io/serialize.h"
-#include "optim/sgd.h"
+#include "ember/io/interop/serialize.h"
+#include "ember/optim/sgd.h"
 #ifdef EMBER_WITH_CUDA
-#include "cuda/cuda_backend.h"
+#include "ember/cuda/cuda_backend.h"
 #endif
 
 using namespace ember;

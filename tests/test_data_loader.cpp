@@ -10,9 +10,9 @@
 #include <numeric>
 #include <set>
 
-#include "data/dataloader.h"
-#include "data/idx.h"
-#include "data/mnist.h"
+#include "ember/data/dataloader.h"
+#include "ember/data/idx.h"
+#include "ember/data/mnist.h"
 #include "helpers.h"
 
 namespace fs = std::filesystem;

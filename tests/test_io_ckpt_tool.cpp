@@ -3,8 +3,8 @@
 
 #include <cstdio>
 
-#include "io/format.h"
-#include "io/serialize.h"
+#include "ember/io/format.h"
+#include "ember/io/interop/serialize.h"
 #include "io_helpers.h"
 
 using namespace ember;

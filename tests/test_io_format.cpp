@@ -7,10 +7,10 @@
 #include <cstring>
 #include <limits>
 
-#include "core/backend.h"
-#include "io/crc32.h"
-#include "io/format.h"
-#include "io/serialize.h"
+#include "ember/core/backend.h"
+#include "ember/io/crc32.h"
+#include "ember/io/format.h"
+#include "ember/io/interop/serialize.h"
 #include "io_helpers.h"
 
 using namespace ember;

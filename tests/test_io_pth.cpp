@@ -7,9 +7,9 @@
 
 #include <limits>
 
-#include "../examples/models.h"
+#include "examples/models.h"
 #include "interop_helpers.h"
-#include "optim/sgd.h"
+#include "ember/optim/sgd.h"
 
 using namespace ember;
 using namespace ember::test;

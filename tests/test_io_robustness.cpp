@@ -7,8 +7,8 @@
 #include <cstring>
 #include <random>
 
-#include "io/format.h"
-#include "io/serialize.h"
+#include "ember/io/format.h"
+#include "ember/io/interop/serialize.h"
 #include "io_helpers.h"
 
 using namespace ember;

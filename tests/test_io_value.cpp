@@ -1,6 +1,6 @@
 // The checkpoint value tree: kinds, typed access and its errors, insertion order, nesting.
 #include "helpers.h"
-#include "io/value.h"
+#include "ember/core/value.h"
 
 using namespace ember;
 using ember::test::error_of;

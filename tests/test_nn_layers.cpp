@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "helpers.h"
-#include "nn/layers.h"
+#include "ember/nn/layers.h"
 
 using namespace ember;
 using namespace ember::nn;

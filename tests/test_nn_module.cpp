@@ -5,10 +5,10 @@
 #include <sstream>
 
 #include "helpers.h"
-#include "nn/functional.h"
-#include "nn/init.h"
-#include "nn/layers.h"
-#include "nn/module.h"
+#include "ember/nn/functional.h"
+#include "ember/nn/init.h"
+#include "ember/nn/layers.h"
+#include "ember/nn/module.h"
 #include "nn_models.h"
 
 using namespace ember;

@@ -4,9 +4,9 @@
 #include <regex>
 
 #include "helpers.h"
-#include "nn/layers.h"
+#include "ember/nn/layers.h"
 #include "nn_models.h"
-#include "optim/sgd.h"
+#include "ember/optim/sgd.h"
 
 using namespace ember;
 using namespace ember::nn;

@@ -5,8 +5,8 @@
 #include <cmath>
 
 #include "helpers.h"
-#include "optim/lr_scheduler.h"
-#include "optim/sgd.h"
+#include "ember/optim/lr_scheduler.h"
+#include "ember/optim/sgd.h"
 
 using namespace ember;
 using namespace ember::optim;

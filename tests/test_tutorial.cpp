@@ -35,7 +35,7 @@
 #include <set>
 #include <sstream>
 
-#include "core/backend.h"
+#include "ember/core/backend.h"
 #include "helpers.h"
 
 namespace fs = std::filesystem;

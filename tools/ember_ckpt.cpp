@@ -10,11 +10,12 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "io/checkpoint_reader.h"
-#include "io/pth.h"
-#include "io/safetensors.h"
-#include "io/serialize.h"
-#include "io/text.h"
+#include "ember/io/checkpoint_reader.h"
+#include "ember/io/interop/serialize.h"
+#include "ember/io/interop/pth.h"
+#include "ember/io/interop/safetensors.h"
+#include "ember/io/interop/serialize.h"
+#include "ember/io/text.h"
 
 using namespace ember;
 using io::CheckpointReader;

@@ -19,8 +19,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "core/cpu/cpu_backend.h"
-#include "core/parallel.h"
+#include "ember/core/cpu/cpu_backend.h"
+#include "ember/core/parallel.h"
 
 // These vectors only pass between functions of this file; GCC's note that their ABI differs with
 // and without AVX does not concern us.

@@ -1,7 +1,7 @@
 #pragma once
 // The CPU backend: the readable reference every other backend is checked against.
 // Its kernels are spread by family over core/cpu/*.cpp, mirroring core/ops/*.cpp.
-#include "core/backend.h"
+#include "ember/core/backend.h"
 
 namespace ember {
 

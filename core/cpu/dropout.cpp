@@ -5,7 +5,7 @@
 #include <array>
 #include <cmath>
 
-#include "core/cpu/cpu_backend.h"
+#include "ember/core/cpu/cpu_backend.h"
 
 namespace ember {
 namespace {

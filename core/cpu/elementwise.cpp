@@ -1,7 +1,7 @@
 // Elementwise kernels: fill, cast, binary ops with numpy broadcasting, unary ops, in-place updates.
 #include <cmath>
 
-#include "core/cpu/cpu_backend.h"
+#include "ember/core/cpu/cpu_backend.h"
 
 namespace ember {
 

@@ -1,7 +1,7 @@
 // Matrix products through Eigen (multi-threaded by OpenMP outside parallel regions).
 #include <Eigen/Core>
 
-#include "core/cpu/cpu_backend.h"
+#include "ember/core/cpu/cpu_backend.h"
 
 namespace ember {
 

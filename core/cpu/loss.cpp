@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "core/cpu/cpu_backend.h"
+#include "ember/core/cpu/cpu_backend.h"
 
 namespace ember {
 namespace {

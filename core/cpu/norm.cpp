@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "core/cpu/cpu_backend.h"
+#include "ember/core/cpu/cpu_backend.h"
 
 namespace ember {
 namespace {

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <limits>
 
-#include "core/cpu/cpu_backend.h"
+#include "ember/core/cpu/cpu_backend.h"
 
 namespace ember {
 

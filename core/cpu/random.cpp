@@ -1,5 +1,5 @@
 // Random fills, drawn in element order so a generator state fixes the values.
-#include "core/cpu/cpu_backend.h"
+#include "ember/core/cpu/cpu_backend.h"
 
 namespace ember {
 

@@ -1,7 +1,7 @@
 // Reductions. Sums accumulate in double so float32 results do not depend on the size of the input.
 #include <vector>
 
-#include "core/cpu/cpu_backend.h"
+#include "ember/core/cpu/cpu_backend.h"
 
 namespace ember {
 

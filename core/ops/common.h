@@ -1,6 +1,6 @@
 #pragma once
 // Small checks shared by the op families.
-#include "core/ops.h"
+#include "ember/core/ops.h"
 
 namespace ember::detail {
 

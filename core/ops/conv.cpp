@@ -1,5 +1,5 @@
 // conv2d: the op, its input checks, and its backward.
-#include "core/ops.h"
+#include "ember/core/ops.h"
 
 namespace ember {
 

@@ -1,5 +1,5 @@
 // Elementwise ops and relu, each with its backward beside it.
-#include "core/ops/common.h"
+#include "ember/core/ops/common.h"
 
 namespace ember {
 

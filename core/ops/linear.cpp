@@ -1,5 +1,5 @@
 // matmul and linear through the backend's gemm.
-#include "core/ops/common.h"
+#include "ember/core/ops/common.h"
 
 namespace ember {
 

@@ -1,5 +1,5 @@
 // log_softmax, nll_loss and cross_entropy over (N, K) rows, with their backward.
-#include "core/ops.h"
+#include "ember/core/ops.h"
 
 namespace ember {
 namespace {

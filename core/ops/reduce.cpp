@@ -1,5 +1,5 @@
 // Reductions: sum, mean, sum_to (the backward of broadcasting), argmax.
-#include "core/ops/common.h"
+#include "ember/core/ops/common.h"
 
 namespace ember {
 

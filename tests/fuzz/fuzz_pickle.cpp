@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "io/pth.h"
+#include "ember/io/interop/pth.h"
 
 namespace {
 int memfd = -1;

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "io/checkpoint_reader.h"
+#include "ember/io/checkpoint_reader.h"
 
 namespace ember::fuzz {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "fuzz_reader.h"
-#include "io/safetensors.h"
+#include "ember/io/interop/safetensors.h"
 
 namespace {
 void read_all(const uint8_t* data, size_t size) { ember::fuzz::read_all<ember::io::SafetensorsReader>(data, size); }

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <string>
 
-#include "io/serialize.h"
+#include "ember/io/interop/serialize.h"
 
 using namespace ember;
 

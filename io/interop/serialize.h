@@ -4,12 +4,20 @@
 //   Value ckpt = ember::load("ckpt.ember", "cpu");
 // load() also reads PyTorch .pth and safetensors files, recognised by content (docs/interop.md);
 // save_pth and save_safetensors write them.
+#include <memory>
 #include <string>
 
-#include "core/ordered_dict.h"
-#include "io/value.h"
+#include "ember/core/ordered_dict.h"
+#include "ember/core/value.h"
+#include "ember/io/checkpoint_reader.h"
 
 namespace ember {
+
+namespace io {
+// Opens `path` with the reader its leading bytes call for (Ember's format, PyTorch .pth or
+// safetensors, io/interop/detect.h); throws naming the file if none fits.
+std::unique_ptr<CheckpointReader> open_checkpoint(const std::string& path);
+}  // namespace io
 
 // Writes atomically (temporary file, fsync, rename, fsync of the folder): a crash part-way leaves
 // the previous file intact. Throws ember::Error naming the path and the system's reason on failure.

@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "io/checkpoint_reader.h"
-#include "io/pickle.h"
-#include "io/serialize.h"  // ember::save_pth
-#include "io/zip.h"
+#include "ember/io/checkpoint_reader.h"
+#include "ember/io/interop/pickle.h"
+#include "ember/io/interop/serialize.h"  // ember::save_pth
+#include "ember/io/interop/zip.h"
 
 namespace ember::io {
 

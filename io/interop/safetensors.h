@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "io/checkpoint_reader.h"
-#include "io/serialize.h"  // ember::save_safetensors
+#include "ember/io/checkpoint_reader.h"
+#include "ember/io/interop/serialize.h"  // ember::save_safetensors
 
 namespace ember::io {
 

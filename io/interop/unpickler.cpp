@@ -4,7 +4,7 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "io/pickle_detail.h"
+#include "ember/io/interop/pickle_detail.h"
 
 namespace ember::io::pickle {
 

@@ -1,4 +1,4 @@
-#include "io/value.h"
+#include "ember/core/value.h"
 
 #include <limits>
 

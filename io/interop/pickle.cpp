@@ -3,8 +3,8 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "io/checkpoint_reader.h"
-#include "io/pickle.h"
+#include "ember/io/checkpoint_reader.h"
+#include "ember/io/interop/pickle.h"
 
 namespace ember::io::pickle {
 

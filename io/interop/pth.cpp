@@ -1,4 +1,4 @@
-#include "io/pth.h"
+#include "ember/io/interop/pth.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,9 +11,9 @@
 #include <map>
 #include <tuple>
 
-#include "io/atomic_file.h"
-#include "io/crc32.h"
-#include "io/pickle_detail.h"
+#include "ember/io/atomic_file.h"
+#include "ember/io/crc32.h"
+#include "ember/io/interop/pickle_detail.h"
 
 namespace ember::io {
 

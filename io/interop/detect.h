@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "io/checkpoint_reader.h"
+#include "ember/io/checkpoint_reader.h"
 
 namespace ember::io {
 

@@ -1,14 +1,14 @@
-#include "io/zip.h"
+#include "ember/io/interop/zip.h"
 
 #include <zlib.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include "core/error.h"
-#include "io/atomic_file.h"
-#include "io/crc32.h"
-#include "io/text.h"
+#include "ember/core/error.h"
+#include "ember/io/atomic_file.h"
+#include "ember/io/crc32.h"
+#include "ember/io/text.h"
 
 namespace ember::io {
 

@@ -1,4 +1,4 @@
-#include "io/detect.h"
+#include "ember/io/interop/detect.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -7,10 +7,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include "io/atomic_file.h"
-#include "io/format.h"
-#include "io/pth.h"
-#include "io/safetensors.h"
+#include "ember/io/atomic_file.h"
+#include "ember/io/format.h"
+#include "ember/io/interop/pth.h"
+#include "ember/io/interop/safetensors.h"
 
 namespace ember::io {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "io/value.h"
+#include "ember/core/value.h"
 
 namespace ember::io::pickle {
 

@@ -1,4 +1,4 @@
-#include "io/safetensors.h"
+#include "ember/io/interop/safetensors.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
-#include "io/atomic_file.h"
+#include "ember/io/atomic_file.h"
 
 namespace ember::io {
 

@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/ordered_dict.h"
-#include "core/tensor.h"
+#include "ember/core/ordered_dict.h"
+#include "ember/core/tensor.h"
 
 namespace ember {
 

@@ -6,8 +6,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "io/pickle.h"
-#include "io/text.h"
+#include "ember/io/interop/pickle.h"
+#include "ember/io/text.h"
 
 namespace ember::io::pickle::detail {
 

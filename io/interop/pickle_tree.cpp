@@ -1,6 +1,6 @@
 // The arena of unpickled objects as a Value tree: the second half of io/unpickler.cpp's work.
-#include "io/checkpoint_reader.h"
-#include "io/pickle_detail.h"
+#include "ember/io/checkpoint_reader.h"
+#include "ember/io/interop/pickle_detail.h"
 
 namespace ember::io::pickle::detail {
 
