@@ -1,6 +1,8 @@
 #include "ember/data/idx.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
@@ -157,12 +159,19 @@ class GzReader {
   bool ended_ = false;       // the current member is complete
 };
 
-Tensor read_gz(std::FILE* f, const std::string& path, IdxKind kind) {
+// Deflate cannot compress better than about 1032:1, so a header promising more than this many
+// bytes per compressed byte (plus the gzip framing) promises data the file cannot hold.
+constexpr uint64_t kMaxDeflateRatio = 1032;
+
+Tensor read_gz(std::FILE* f, uint64_t file_size, const std::string& path, IdxKind kind) {
   const char* note = " of the decompressed data";
   GzReader gz(f, path);
   uint8_t head[16];
   size_t got = gz.read(head, 4 + 4 * size_t(expected_rank(kind)));
   IdxHeader h = parse_header(head, got, path, kind, note);
+  EMBER_CHECK(h.data_bytes / kMaxDeflateRatio <= file_size, path, ": the IDX sizes ", shape_str(h.shape),
+              " promise ", h.data_bytes, " bytes of data, more than a ", file_size,
+              "-byte gzip file can hold (deflate expands at most ", kMaxDeflateRatio, " times)");
 
   // The decompressed length is unknown until the stream ends, so the buffer grows with the data
   // actually present rather than trusting the header's promise up front.
@@ -175,11 +184,15 @@ Tensor read_gz(std::FILE* f, const std::string& path, IdxKind kind) {
     if (have < data.size()) break;  // the end of the data
   }
   uint64_t extra = 0;
-  if (have == h.data_bytes) {  // count what follows, without keeping it
-    uint8_t scratch[1 << 14];
-    while (size_t n = gz.read(scratch, sizeof scratch)) extra += n;
+  if (have == h.data_bytes) {
+    // One byte past the promised data is enough to refuse the file: decompressing the rest (which
+    // may be gigabytes) would only count it. Reading to the end checks the gzip CRC and length.
+    uint8_t probe;
+    extra = gz.read(&probe, 1);
   }
-  check_data_length(h, have + extra, path, note);
+  EMBER_CHECK(extra == 0, path, ": trailing bytes at byte ", h.header_bytes + h.data_bytes, note, ": header promises ",
+              h.data_bytes, " bytes of data, and more follow");
+  check_data_length(h, have, path, note);
   if (h.data_bytes == 0) return empty(h.shape, kUInt8);
   return from_blob(data.data(), h.shape, kUInt8);
 }
@@ -196,16 +209,25 @@ Tensor parse_idx(const uint8_t* bytes, size_t size, const std::string& name, Idx
 }
 
 Tensor read_idx(const std::string& path, IdxKind kind) {
-  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
-  EMBER_CHECK(f, "cannot open ", path, ": ", errno_text(errno));
+  // O_NONBLOCK so that a FIFO is refused at once instead of waiting for a writer.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  EMBER_CHECK(fd >= 0, "cannot open ", path, ": ", errno_text(errno));
   struct stat st {};
-  EMBER_CHECK(fstat(fileno(f.get()), &st) == 0, "cannot open ", path, ": ", errno_text(errno));
-  EMBER_CHECK(S_ISREG(st.st_mode), "cannot open ", path, ": ", S_ISDIR(st.st_mode) ? errno_text(EISDIR) :
-              std::string("not a regular file"));
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int err = errno;
+    bool is_dir = S_ISDIR(st.st_mode);
+    ::close(fd);
+    EMBER_FAIL("cannot open ", path, ": ", st.st_mode == 0 ? errno_text(err) : is_dir ? errno_text(EISDIR) :
+               std::string("not a regular file"));
+  }
+  (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  std::unique_ptr<std::FILE, FileCloser> f(::fdopen(fd, "rb"));
+  if (!f) ::close(fd);
+  EMBER_CHECK(f, "cannot open ", path, ": ", errno_text(errno));
   uint8_t magic[2] = {0, 0};
   size_t n = std::fread(magic, 1, 2, f.get());
   std::rewind(f.get());
-  if (n == 2 && magic[0] == 0x1f && magic[1] == 0x8b) return read_gz(f.get(), path, kind);
+  if (n == 2 && magic[0] == 0x1f && magic[1] == 0x8b) return read_gz(f.get(), uint64_t(st.st_size), path, kind);
   return read_raw(f.get(), uint64_t(st.st_size), path, kind);
 }
 

@@ -1,11 +1,14 @@
 #include "ember/io/atomic_file.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "ember/core/error.h"
@@ -21,14 +24,47 @@ std::pair<std::string, std::string> split_dir(const std::string& path) {
 }
 
 std::atomic<uint64_t> temp_counter{0};
+
+constexpr const char* kTempMark = ".tmp-";
+
+// Removes "<dir>/.<name>.tmp-<pid>-<n>" files left by saves to the same target whose process has
+// died (a crash or a kill mid-save); a live process's temporary file is its save in progress.
+void remove_stale_temps(const std::string& dir, const std::string& name) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return;
+  std::string prefix = "." + name + kTempMark;
+  while (dirent* e = ::readdir(d)) {
+    std::string entry = e->d_name;
+    if (entry.compare(0, prefix.size(), prefix) != 0) continue;
+    std::string rest = entry.substr(prefix.size());
+    size_t dash = rest.find('-');
+    if (dash == 0 || dash == std::string::npos || rest.find_first_not_of("0123456789-") != std::string::npos) continue;
+    long pid = std::strtol(rest.substr(0, dash).c_str(), nullptr, 10);
+    // This process's own saves may be in progress on another thread; a live process's too.
+    if (pid <= 0 || pid == ::getpid() || ::kill(pid_t(pid), 0) == 0 || errno != ESRCH) continue;
+    (void)::unlinkat(::dirfd(d), entry.c_str(), 0);
+  }
+  ::closedir(d);
+}
 }  // namespace
+
+bool is_temporary_save(const std::string& path) {
+  std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+  size_t mark = name.rfind(kTempMark);
+  if (name.empty() || name[0] != '.' || mark == std::string::npos || mark < 2) return false;
+  std::string rest = name.substr(mark + std::strlen(kTempMark));
+  size_t dash = rest.find('-');
+  return dash != 0 && dash != std::string::npos && dash + 1 < rest.size() &&
+         rest.find_first_not_of("0123456789-") == std::string::npos;
+}
 
 void throw_errno(const std::string& what, const std::string& path, int err) {
   throw Error(what + ": " + path + ": " + std::strerror(err));
 }
 
 int open_regular_file(const std::string& path, uint64_t& size) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO would otherwise wait for a writer, forever.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw_errno("load: cannot open", path, errno);
   struct stat st;
   if (::fstat(fd, &st) != 0) {
@@ -38,8 +74,12 @@ int open_regular_file(const std::string& path, uint64_t& size) {
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    EMBER_FAIL(path, ": not a regular file");
+    const char* what = S_ISDIR(st.st_mode) ? "a folder" : S_ISFIFO(st.st_mode) ? "a FIFO" :
+                       S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : S_ISSOCK(st.st_mode) ? "a socket" :
+                       "not a regular file";
+    EMBER_FAIL("load: ", path, ": is ", what, ", not a regular file");
   }
+  (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   size = uint64_t(st.st_size);
   return fd;
 }
@@ -63,15 +103,32 @@ void pread_exact(int fd, void* buf, size_t n, uint64_t offset, const std::string
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   EMBER_CHECK(!path_.empty() && path_.back() != '/', "save: invalid file path \"", path_, "\"");
   auto [dir, name] = split_dir(path_);
+  remove_stale_temps(dir, name);
   // O_EXCL with a name unique to this process and call; retry in the unlikely event of a leftover.
   for (int attempt = 0;; ++attempt) {
     temp_path_ = (dir == "/" ? "" : dir) + "/." + name + ".tmp-" + std::to_string(::getpid()) + "-" +
                  std::to_string(temp_counter++);
     fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd_ >= 0) return;
+    if (fd_ >= 0) {
+      keep_target_mode();
+      return;
+    }
     if (errno == EEXIST && attempt < 100) continue;
     throw_errno("save: cannot create a temporary file beside the target", path_ + " (temporary " +
                 temp_path_ + ")", errno);
+  }
+}
+
+void AtomicFile::keep_target_mode() {
+  // The new file takes the place of the old one: it keeps the old one's permission bits (a private
+  // checkpoint stays private) and, where this process may set them, its owner and group.
+  struct stat st;
+  if (::stat(path_.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  if (::fchown(fd_, st.st_uid, st.st_gid) != 0) (void)::fchown(fd_, uid_t(-1), st.st_gid);
+  if (::fchmod(fd_, st.st_mode & 07777) != 0) {
+    int err = errno;
+    discard();
+    throw_errno("save: cannot give the temporary file the target's permissions", path_, err);
   }
 }
 

@@ -18,9 +18,15 @@ int open_regular_file(const std::string& path, uint64_t& size);
 // I/O error or an unexpected end of file.
 void pread_exact(int fd, void* buf, size_t n, uint64_t offset, const std::string& path);
 
+// Whether `path` names a temporary file of a save (".<name>.tmp-<pid>-<n>"): the file of a save
+// that was interrupted, never a checkpoint, whatever it holds. Readers refuse such a name.
+bool is_temporary_save(const std::string& path);
+
 class AtomicFile {
  public:
-  // Creates "<dir>/.<name>.tmp-<pid>-<n>" beside `path` (mode 0666 less the umask).
+  // Creates "<dir>/.<name>.tmp-<pid>-<n>" beside `path`, with the mode (and, where allowed, the
+  // owner) of the file it will replace, else mode 0666 less the umask. Temporary files of earlier
+  // saves to `path` whose process is gone are removed first.
   explicit AtomicFile(std::string path);
   // Without commit() (an exception, a failed write), closes and removes the temporary file.
   ~AtomicFile();
@@ -43,6 +49,7 @@ class AtomicFile {
 
  private:
   void discard() noexcept;
+  void keep_target_mode();
 
   std::string path_;
   std::string temp_path_;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <unordered_map>
@@ -13,6 +14,9 @@
 namespace ember::io {
 
 std::string escape_key(const std::string& key) {
+  // An empty key gets a component of its own: joined bare, {"": {"a": x}} and {"a": y} would both
+  // put a tensor at "a".
+  if (key.empty()) return "~2";
   std::string out;
   out.reserve(key.size());
   for (char c : key) {
@@ -36,6 +40,9 @@ std::vector<std::string> split_path(const std::string& path) {
     if (c == '/') {
       parts.push_back(std::move(cur));
       cur.clear();
+    } else if (c == '~' && i + 1 < path.size() && path[i + 1] == '2' && cur.empty() &&
+               (i + 2 == path.size() || path[i + 2] == '/')) {
+      ++i;  // "~2" alone: the empty key
     } else if (c == '~') {
       char next = i + 1 < path.size() ? path[i + 1] : '\0';
       EMBER_CHECK(next == '0' || next == '1', "invalid path \"", path, "\": '~' at position ", i,
@@ -60,10 +67,13 @@ const Value& find_path(const Value& tree, const std::string& path) {
       node = child;
     } else if (node->is_list()) {
       const auto& items = node->as_list();
-      char* end = nullptr;
-      unsigned long long idx = std::strtoull(part.c_str(), &end, 10);
-      EMBER_CHECK(!part.empty() && *end == '\0' && idx < items.size(), "index \"", part, "\" not found in list \"",
-                  so_far, "\" of size ", items.size());
+      // A plain non-negative decimal integer: no sign, no spaces, no leading zeros ("+0", " 0" and
+      // "00" name nothing, as they would in a path that was built from the tree).
+      bool plain = !part.empty() && part.size() <= 19 && (part == "0" || part[0] != '0') &&
+                   std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+      unsigned long long idx = plain ? std::stoull(part) : 0;
+      EMBER_CHECK(plain && idx < items.size(), "index \"", part, "\" not found in list \"", so_far, "\" of size ",
+                  items.size(), plain ? "" : " (a list index is a plain non-negative integer)");
       node = &items[size_t(idx)];
     } else {
       EMBER_FAIL("\"", so_far, "\" is a ", node->kind_name(), ", so it has no key \"", part, "\"");
@@ -71,6 +81,21 @@ const Value& find_path(const Value& tree, const std::string& path) {
     so_far = child_path(so_far, escape_key(part));
   }
   return *node;
+}
+
+Device parse_recorded_device(const std::string& location, const std::string& where) {
+  if (location == "cpu" || location == "cuda") return location == "cpu" ? kCPU : Device(DeviceType::CUDA, 0);
+  if (location.rfind("cuda:", 0) == 0) {
+    std::string digits = location.substr(5);
+    bool ok = !digits.empty() && digits.size() <= 3 &&
+              std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+    int index = ok ? std::stoi(digits) : -1;
+    EMBER_CHECK(ok && index <= kMaxDeviceIndex, where, ": device \"", location, "\" is not cuda:N with N from 0 to ",
+                kMaxDeviceIndex);
+    return Device(DeviceType::CUDA, index);
+  }
+  // torch.save also records places Ember has no device for (mps, xla): they load on the CPU.
+  return kCPU;
 }
 
 void check_bool_bytes(const Tensor& t, const std::string& file, const std::string& shown_name) {
@@ -152,7 +177,9 @@ Value load_checkpoint(CheckpointReader& reader, const std::string& map_location,
     }
   }
   const auto& table = reader.tensors();
-  for (size_t i = 0; i < table.size(); ++i) filler.index.emplace(table[i].name, i);
+  for (size_t i = 0; i < table.size(); ++i)
+    EMBER_CHECK(filler.index.emplace(table[i].name, i).second, "load: ", reader.path(), ": two tensors share the name \"",
+                table[i].name, "\"; each tensor needs a name of its own");
   Value out;
   try {
     out = find_path(reader.skeleton(), subtree);

@@ -22,6 +22,12 @@ struct TensorInfo {
   uint32_t crc32 = 0;
 };
 
+// The highest device index a reader accepts ("cuda:127"): PyTorch keeps a device index in an int8.
+inline constexpr int kMaxDeviceIndex = 127;
+// A device as a file records it ("cpu", "cuda", "cuda:N" with N in [0, kMaxDeviceIndex]); anything
+// else is an error naming `where`. Places Ember has no device for ("mps", "xla:0") are the CPU.
+Device parse_recorded_device(const std::string& location, const std::string& where);
+
 class CheckpointReader {
  public:
   virtual ~CheckpointReader() = default;
@@ -50,7 +56,8 @@ Value load_checkpoint(CheckpointReader& reader, const std::string& map_location 
                       const std::string& subtree = "");
 
 // Paths: dict keys and list indices joined by '/'; inside a key, '~' is written "~0" and '/' "~1"
-// (as in JSON Pointer), so keys holding dots or slashes stay unambiguous. The root's path is "".
+// (as in JSON Pointer), so keys holding dots or slashes stay unambiguous; an empty key is "~2", so
+// no two nodes share a path. The root's path is "".
 std::string escape_key(const std::string& key);
 std::string child_path(const std::string& parent, const std::string& escaped_component);
 // The components of a path, unescaped; throws on a malformed escape ("~" not followed by 0 or 1).

@@ -17,6 +17,7 @@ inline constexpr uint64_t kPreambleSize = 48;
 inline constexpr uint64_t kAlignment = 64;
 inline constexpr uint64_t kMaxHeaderSize = uint64_t(64) << 20;
 inline constexpr int kMaxDepth = 128;      // nesting of lists and dicts
+inline constexpr size_t kMaxNodes = size_t(1) << 21;  // values in the tree (2,097,152)
 inline constexpr uint32_t kMaxRank = 64;
 
 // Tags of the value tree's encoding.

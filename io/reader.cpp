@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <unordered_set>
 
 #include <omp.h>
 
@@ -44,13 +43,28 @@ constexpr int kMaxReadThreads = 4;
 // Smallest encoded table entry: empty name, rank 0.
 constexpr size_t kMinEntrySize = 4 + 1 + 1 + 2 + 4 + 8 + 8 + 4;
 
+// Parses the value tree. Paths are kept as a stack of escaped components and joined only for a
+// tensor (whose name the table holds anyway) or an error, so long keys nested deep cost no more
+// than the header's own bytes. Recursion is bounded by kMaxDepth, and the nodes built (each a
+// Value) by kMaxNodes, so memory stays proportional to the header whatever its counts claim.
 struct TreeParser {
   Decoder& in;
   std::vector<TensorInfo>& tensors;
   size_t next_tensor = 0;
+  size_t nodes = 0;
+  std::vector<std::string> parts;
 
-  Value parse(const std::string& path, int depth) {
-    EMBER_CHECK(depth <= kMaxDepth, in.file, ": the tree nests deeper than ", kMaxDepth, " levels at \"", path, "\"");
+  std::string joined() const {
+    std::string p;
+    for (const std::string& part : parts) p = child_path(p, part);
+    return p;
+  }
+
+  Value parse(int depth) {
+    EMBER_CHECK(depth <= kMaxDepth, in.file, ": the tree nests deeper than ", kMaxDepth, " levels (the limit) at \"",
+                printable(joined(), 200), "\"");
+    EMBER_CHECK(++nodes <= kMaxNodes, in.file, ": the tree holds more than ", kMaxNodes, " values (the limit) at \"",
+                printable(joined(), 200), "\"");
     size_t at = in.pos;
     uint8_t tag = in.u8("a value tag");
     switch (Tag(tag)) {
@@ -62,38 +76,46 @@ struct TreeParser {
       case Tag::String: return Value(in.str("a string"));
       case Tag::Tensor: {
         uint32_t index = in.u32("a tensor index");
+        std::string path = joined();
         EMBER_CHECK(index == next_tensor && index < tensors.size(), in.file, ": tensor reference ", index, " at \"",
-                    path, "\" (header byte ", at, "): expected ", next_tensor, " (table order) of ", tensors.size(),
-                    " tensors");
+                    printable(path, 200), "\" (header byte ", at, "): expected ", next_tensor, " (table order) of ",
+                    tensors.size(), " tensors");
         EMBER_CHECK(tensors[index].name == path, in.file, ": tensor table entry ", index, " is named \"",
-                    tensors[index].name, "\" but sits at \"", path, "\" in the tree");
+                    printable(tensors[index].name, 200), "\" but sits at \"", printable(path, 200), "\" in the tree");
         ++next_tensor;
         return Value(Tensor());
       }
       case Tag::List: {
         uint32_t count = in.u32("a list length");
         // Every item takes at least its tag byte: a count beyond the bytes left is a lie.
-        EMBER_CHECK(count <= in.size - in.pos, in.file, ": list \"", path, "\" claims ", count,
+        EMBER_CHECK(count <= in.size - in.pos, in.file, ": list \"", printable(joined(), 200), "\" claims ", count,
                     " items but only ", in.size - in.pos, " header bytes are left");
         Value::List items;
-        items.reserve(count);
-        for (uint32_t i = 0; i < count; ++i) items.push_back(parse(child_path(path, std::to_string(i)), depth + 1));
+        // Reserved only as far as is cheap: nested lists each claiming millions must not reserve
+        // millions each before their items are read.
+        items.reserve(std::min<size_t>(count, 1024));
+        for (uint32_t i = 0; i < count; ++i) {
+          parts.push_back(std::to_string(i));
+          items.push_back(parse(depth + 1));
+          parts.pop_back();
+        }
         return Value(std::move(items));
       }
       case Tag::Dict: {
         uint32_t count = in.u32("a dict length");
         // Every entry takes at least a 4-byte key length and a tag byte.
-        EMBER_CHECK(uint64_t(count) * 5 <= in.size - in.pos, in.file, ": dict \"", path, "\" claims ", count,
-                    " entries but only ", in.size - in.pos, " header bytes are left");
+        EMBER_CHECK(uint64_t(count) * 5 <= in.size - in.pos, in.file, ": dict \"", printable(joined(), 200),
+                    "\" claims ", count, " entries but only ", in.size - in.pos, " header bytes are left");
         Value::Dict dict;
-        std::unordered_set<std::string> seen;
         for (uint32_t i = 0; i < count; ++i) {
           size_t key_at = in.pos;
           std::string key = in.str("a dict key");
-          EMBER_CHECK(seen.insert(key).second, in.file, ": duplicate key \"", key, "\" in dict \"", path,
-                      "\" (header byte ", key_at, ")");
-          std::string child = child_path(path, escape_key(key));
-          dict.append_unchecked(std::move(key), parse(child, depth + 1));
+          EMBER_CHECK(!dict.contains(key), in.file, ": duplicate key \"", printable(key, 200), "\" in dict \"",
+                      printable(joined(), 200), "\" (header byte ", key_at, ")");
+          parts.push_back(escape_key(key));
+          Value child = parse(depth + 1);
+          parts.pop_back();
+          dict.append_unchecked(std::move(key), std::move(child));
         }
         return Value(std::move(dict));
       }
@@ -184,6 +206,8 @@ void NativeReader::parse_header(const std::vector<uint8_t>& header) {
     uint16_t dev_index = in.u16("a device index");
     EMBER_CHECK(dev_type <= 1, where(), ": unknown device type ", int(dev_type), " (known: 0 cpu, 1 cuda)");
     EMBER_CHECK(dev_type == 1 || dev_index == 0, where(), ": a cpu tensor with device index ", dev_index);
+    EMBER_CHECK(dev_index <= kMaxDeviceIndex, where(), ": device index ", dev_index, " exceeds the limit of ",
+                kMaxDeviceIndex);
     t.device = Device(DeviceType(dev_type), dev_index);
     uint32_t rank = in.u32("a rank");
     EMBER_CHECK(rank <= kMaxRank, where(), ": rank ", rank, " exceeds the limit of ", kMaxRank);
@@ -213,8 +237,8 @@ void NativeReader::parse_header(const std::vector<uint8_t>& header) {
   EMBER_CHECK(data_end == file_size_, path_, ": the tensors end at byte ", data_end, " but the file has ", file_size_,
               " bytes");
 
-  TreeParser parser{in, tensors_};
-  skeleton_ = parser.parse("", 0);
+  TreeParser parser{in, tensors_, 0, 0, {}};
+  skeleton_ = parser.parse(0);
   EMBER_CHECK(in.pos == in.size, path_, ": ", in.size - in.pos, " unexpected bytes after the tree in the header");
   EMBER_CHECK(parser.next_tensor == tensors_.size(), path_, ": the tensor table has ", tensors_.size(),
               " entries but the tree references ", parser.next_tensor);

@@ -322,16 +322,17 @@ TEST_CASE("a save killed part-way leaves the previous file intact and loadable")
         std::vector<float>{1, 2, 3, 4, 5, 6});
 
   // The half-written temporary file is left beside it (a killed process cannot clean up), under a
-  // name no one would take for the checkpoint, and it is not a loadable checkpoint: its preamble is
-  // written last.
+  // name no one would take for the checkpoint, and readers refuse it by that name (its preamble,
+  // written last, is missing too).
   std::vector<std::string> files = tmp.listing();
   REQUIRE(files.size() == 2);
   std::string temp = files[0] == "ckpt.ember" ? files[1] : files[0];
   CHECK(temp.rfind(".ckpt.ember.tmp-" + std::to_string(pid) + "-", 0) == 0);
   CHECK(std::filesystem::file_size(tmp.file(temp)) >= (uint64_t(4) << 20));
-  CHECK(contains(load_error(tmp.file(temp)), "not an Ember checkpoint"));
+  CHECK(contains(load_error(tmp.file(temp)), "the temporary file of a save that did not finish"));
 
-  // A later save still succeeds over it.
+  // A later save still succeeds over it, and removes it: its process is gone.
   save(Value::dict({{"epoch", 5}}), path);
   CHECK(load(path).at("epoch").as_int() == 5);
+  CHECK(tmp.listing() == std::vector<std::string>{"ckpt.ember"});
 }

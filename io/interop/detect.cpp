@@ -45,15 +45,16 @@ FileFormat detect_format(const uint8_t* head, size_t n, uint64_t file_size) {
 }
 
 FileFormat detect_file_format(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw_errno("load: cannot open", path, errno);
+  EMBER_CHECK(!is_temporary_save(path), "load: ", path, ": the temporary file of a save that did not finish (",
+              "\".<name>.tmp-<pid>-<n>\"), not a checkpoint; the next save to <name> removes it");
+  uint64_t size = 0;
+  int fd = open_regular_file(path, size);  // a FIFO, a device or a folder is refused here, by name
   uint8_t head[16] = {};
-  struct stat st;
-  ssize_t got = ::fstat(fd, &st) == 0 ? ::pread(fd, head, sizeof head, 0) : -1;
+  ssize_t got = ::pread(fd, head, sizeof head, 0);
   int err = errno;
   ::close(fd);
   if (got < 0) throw_errno("load: cannot read", path, err);
-  return detect_format(head, size_t(got), uint64_t(st.st_size));
+  return detect_format(head, size_t(got), size);
 }
 
 std::unique_ptr<CheckpointReader> open_detected(const std::string& path) {

@@ -26,7 +26,7 @@ struct Obj {
   double d = 0;             // Float
   std::string s;            // Str; Global: its dotted name
   std::vector<uint32_t> items;  // List, Tuple; Dict: key, value, key, value, ...
-  std::unordered_map<std::string, size_t> index;  // Dict: typed key -> pair number
+  std::unordered_map<uint32_t, size_t> index;  // Dict: interned typed key -> pair number
   uint64_t offset = 0;      // Tensor: storage index in `i`, then offset, shape and stride
   Shape shape;
   std::vector<int64_t> stride;

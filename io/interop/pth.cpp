@@ -21,7 +21,11 @@ static_assert(std::endian::native == std::endian::little, "the .pth reader and w
 
 
 namespace {
-constexpr uint64_t kMaxPickleSize = uint64_t(1) << 30;  // data.pkl of a large model is a few MB
+// data.pkl of a large model is a few MB (about 100 bytes per tensor); torch writes it stored. A
+// deflated one may expand at most kMaxPickleRatio times its compressed size (plus 1 MiB), so that a
+// few KB of file cannot become a pickle of megabytes and an unpickler of gigabytes.
+constexpr uint64_t kMaxPickleSize = uint64_t(256) << 20;
+constexpr uint64_t kMaxPickleRatio = 32;
 constexpr uint64_t kMaxExpansion = uint64_t(256) << 20;
 
 bool contiguous(const pickle::TensorRef& v) {
@@ -57,14 +61,6 @@ void gather(const uint8_t* src, uint8_t* dst, const pickle::TensorRef& v, size_t
   }
 }
 
-Device device_of(const std::string& location) {
-  // torch.save records "cpu" or "cuda:N"; other places (mps, xla) have no Ember device: CPU.
-  try {
-    return Device(location);
-  } catch (const Error&) {
-    return kCPU;
-  }
-}
 }  // namespace
 
 PthReader::PthReader(const std::string& path) : path_(path) {
@@ -102,7 +98,13 @@ PthReader::PthReader(const std::string& path) : path_(path) {
                   printable(text, 16), "\" (versions 1 to 10 are read)");
     }
 
-    std::vector<uint8_t> bytes = zip_->read(*pkl, kMaxPickleSize);
+    uint64_t pickle_limit = kMaxPickleSize;
+    if (pkl->method != 0) pickle_limit = std::min(pickle_limit, kMaxPickleRatio * pkl->compressed_size + (uint64_t(1) << 20));
+    EMBER_CHECK(pkl->size <= pickle_limit, path_, ": ", printable(pkl->name), " holds ", pkl->size, " bytes",
+                pkl->method != 0 ? " deflated from " + std::to_string(pkl->compressed_size) : std::string(),
+                ", over the limit of ", pickle_limit, " (", kMaxPickleSize >> 20, " MiB, and a deflated pickle at most ",
+                kMaxPickleRatio, " times its compressed size plus 1 MiB)");
+    std::vector<uint8_t> bytes = zip_->read(*pkl, pickle_limit);
     pickle::Unpickled u = pickle::unpickle(bytes.data(), bytes.size(), path_ + ": " + pkl->name);
     protocol_ = u.protocol;
     storages_ = std::move(u.storages);
@@ -111,6 +113,7 @@ PthReader::PthReader(const std::string& path) : path_(path) {
 
     for (const pickle::StorageRef& s : storages_) {
       std::string name = prefix + "data/" + s.key;
+      parse_recorded_device(s.location, path_ + ": storage \"" + printable(s.key) + "\"");
       const ZipEntry* rec = zip_->find(name);
       EMBER_CHECK(rec, path_, ": storage \"", printable(s.key), "\" has no record ", printable(name), " in the archive");
       uint64_t need;
@@ -138,7 +141,7 @@ PthReader::PthReader(const std::string& path) : path_(path) {
       info.name = v.path;
       info.dtype = s.dtype;
       info.shape = v.shape;
-      info.device = device_of(s.location);
+      info.device = parse_recorded_device(s.location, path_ + ": storage \"" + printable(s.key) + "\"");
       info.nbytes = uint64_t(shape_numel(v.shape)) * dtype_size(s.dtype);
       info.offset = records_[v.storage]->data_offset +
                     (records_[v.storage]->method == 0 ? v.offset * dtype_size(s.dtype) : 0);
@@ -199,6 +202,8 @@ Tensor PthReader::read_tensor(size_t i) {
 std::string PthReader::check_tensor(size_t i) {
   EMBER_CHECK(i < tensors_.size(), path_, ": tensor index ", i, " out of range (", tensors_.size(), " tensors)");
   try {
+    // What a load checks: the record's CRC32 and, for bools, every byte of the view.
+    if (tensors_[i].dtype == kBool) read_tensor(i);
     verify_record(views_[i].storage);
     return "";
   } catch (const Error& e) {

@@ -14,7 +14,10 @@
 namespace ember::io {
 
 namespace {
-using Json = nlohmann::ordered_json;
+// Not ordered_json: its objects find keys by linear search, which makes a header of n keys cost
+// n^2. The order of the tensors is taken from the parse events instead.
+using Json = nlohmann::json;
+using OrderedJson = nlohmann::ordered_json;  // for writing, where the order is ours
 
 constexpr size_t kMaxRank = 64;
 
@@ -33,6 +36,65 @@ const char* safetensors_name(DType t) {
     if (d.dtype == t) return d.name;
   EMBER_FAIL("no safetensors dtype for ", dtype_name(t));
 }
+
+// The deepest nesting of objects and arrays in `text`, found without parsing (strings skipped), so
+// that no parser ever meets a header nested deeper than the format allows.
+size_t json_depth(const std::string& text) {
+  size_t depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+// Parse events of the header: duplicate keys at any level, and the order of the top level's keys
+// and of __metadata__'s.
+struct KeyScan : nlohmann::json_sax<Json> {
+  std::vector<std::unordered_set<std::string>> open;  // keys of each object being parsed
+  std::vector<std::string> order, metadata_order;
+  std::string duplicate;
+  bool in_metadata = false;
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override {
+    in_metadata = open.size() == 1 && !order.empty() && order.back() == "__metadata__";
+    open.emplace_back();
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (!open.back().insert(k).second && duplicate.empty()) duplicate = k;
+    if (open.size() == 1) order.push_back(k);
+    else if (open.size() == 2 && in_metadata) metadata_order.push_back(k);
+    return true;
+  }
+  bool end_object() override {
+    open.pop_back();
+    if (open.size() <= 1) in_metadata = false;
+    return true;
+  }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    throw e;
+  }
+};
 
 std::string quoted(const std::string& s) { return Json(s).dump(-1, ' ', true, Json::error_handler_t::replace); }
 }  // namespace
@@ -65,22 +127,24 @@ SafetensorsReader::~SafetensorsReader() {
 
 void SafetensorsReader::parse_header(const std::string& header, uint64_t data_start) {
   EMBER_CHECK(!header.empty() && header[0] == '{', path_, ": the header must be a JSON object starting with '{'");
-  // nlohmann keeps the last of duplicate keys silently: the callback catches them, at every level.
-  std::vector<std::unordered_set<std::string>> keys;
-  std::string duplicate;
+  size_t depth = json_depth(header);
+  EMBER_CHECK(depth <= kSafetensorsMaxDepth, path_, ": the header nests ", depth, " levels deep; the format nests at most ",
+              kSafetensorsMaxDepth, " (the header, a tensor, its shape)");
+  // nlohmann keeps the last of duplicate keys silently, and its own objects forget the order: a
+  // first pass of parse events finds duplicates at every level and records the keys' order. (Not
+  // a parse callback: nlohmann's callback parser searches the parent for discarded values at the
+  // end of every object, n^2 for n tensors.)
+  KeyScan scan;
   Json j;
   try {
-    j = Json::parse(header, [&](int, Json::parse_event_t event, Json& parsed) {
-      if (event == Json::parse_event_t::object_start) keys.emplace_back();
-      else if (event == Json::parse_event_t::object_end) keys.pop_back();
-      else if (event == Json::parse_event_t::key && !keys.back().insert(parsed.get<std::string>()).second &&
-               duplicate.empty())
-        duplicate = parsed.get<std::string>();
-      return true;
-    });
+    if (!Json::sax_parse(header, &scan)) EMBER_FAIL(path_, ": the header is not valid JSON");
+    j = Json::parse(header);
   } catch (const Json::exception& e) {
     EMBER_FAIL(path_, ": the header is not valid JSON: ", e.what());
   }
+  const std::vector<std::string>& order = scan.order;
+  const std::vector<std::string>& metadata_order = scan.metadata_order;
+  const std::string& duplicate = scan.duplicate;
   EMBER_CHECK(duplicate.empty(), path_, ": the header names ", quoted(duplicate), " twice");
   EMBER_CHECK(j.is_object(), path_, ": the header must be a JSON object");
 
@@ -90,10 +154,12 @@ void SafetensorsReader::parse_header(const std::string& header, uint64_t data_st
   };
   std::vector<Range> ranges;
   Value::Dict tree;
-  for (const auto& [name, entry] : j.items()) {
+  for (const std::string& name : order) {
+    const Json& entry = j.at(name);
     if (name == "__metadata__") {
       EMBER_CHECK(entry.is_object(), path_, ": \"__metadata__\" must be an object of strings");
-      for (const auto& [key, v] : entry.items()) {
+      for (const std::string& key : metadata_order) {
+        const Json& v = entry.at(key);
         EMBER_CHECK(v.is_string(), path_, ": \"__metadata__\" must map strings to strings; ", quoted(key), " is a ",
                     v.type_name());
         metadata_.insert(key, v.get<std::string>());
@@ -205,24 +271,24 @@ void write_safetensors(const Value& tensors, const std::string& path, const Stri
     EMBER_CHECK(name != "__metadata__", "save_safetensors: ", path,
                 ": a tensor may not be named \"__metadata__\" (the name is reserved for metadata)");
   }
-  Json header = Json::object();
+  OrderedJson header = OrderedJson::object();
   if (!metadata.empty()) {
-    Json m = Json::object();
+    OrderedJson m = OrderedJson::object();
     for (const auto& [k, v] : metadata) m[k] = v;
     header["__metadata__"] = std::move(m);
   }
   uint64_t offset = 0;
   for (const auto& [name, v] : tensors.as_dict()) {
     const Tensor& t = v.as_tensor();
-    Json shape = Json::array();
+    OrderedJson shape = OrderedJson::array();
     for (int64_t d : t.shape()) shape.push_back(d);
-    header[name] = Json{{"dtype", safetensors_name(t.dtype())}, {"shape", shape}, {"data_offsets", {offset, offset + t.nbytes()}}};
+    header[name] = OrderedJson{{"dtype", safetensors_name(t.dtype())}, {"shape", shape}, {"data_offsets", {offset, offset + t.nbytes()}}};
     offset += t.nbytes();
   }
   std::string text;
   try {
     text = header.dump();
-  } catch (const Json::exception& e) {
+  } catch (const OrderedJson::exception& e) {
     EMBER_FAIL("save_safetensors: ", path, ": a name or metadata string is not valid UTF-8 (", e.what(), ")");
   }
   // Spaces pad the header so the data starts on an 8-byte boundary, as the reference writer does.

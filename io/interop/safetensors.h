@@ -15,6 +15,8 @@
 namespace ember::io {
 
 inline constexpr uint64_t kSafetensorsMaxHeader = 100'000'000;  // the reference implementation's limit
+// JSON nesting: the header object, a tensor's object (or __metadata__), its shape and data_offsets.
+inline constexpr size_t kSafetensorsMaxDepth = 3;
 
 using StringMap = OrderedDict<std::string>;
 

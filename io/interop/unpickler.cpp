@@ -13,6 +13,10 @@ namespace {
 using namespace detail;
 
 constexpr size_t kMaxRank = 64;
+// What the unpickler may hold (objects, items, memo, keys) for a pickle of n bytes: 64 MiB + 64 n.
+// A state dict's pickle takes about 40 n, a pickle of nothing but new objects at most 200 n.
+constexpr uint64_t kBaseBudget = uint64_t(64) << 20;
+constexpr uint64_t kBudgetPerByte = 64;
 
 struct StorageType {
   const char* name;
@@ -47,7 +51,8 @@ const char* refused_opcode_name(uint8_t op) {
 
 class Unpickler {
  public:
-  Unpickler(const uint8_t* data, size_t size, const std::string& what) : data_(data), size_(size), what_(what) {}
+  Unpickler(const uint8_t* data, size_t size, const std::string& what)
+      : data_(data), size_(size), what_(what), budget_(kBaseBudget + kBudgetPerByte * uint64_t(size)) {}
 
   Unpickled run() {
     Unpickled out;
@@ -93,13 +98,25 @@ class Unpickler {
     return s;
   }
 
+  // Memory the unpickler holds grows with the pickle, never beyond its budget.
+  void charge(uint64_t bytes) {
+    check(bytes <= budget_, "the pickle builds more than ", kBaseBudget >> 20, " MiB + ", kBudgetPerByte,
+          " bytes per pickle byte of objects (the limit for its ", size_, " bytes)");
+    budget_ -= bytes;
+  }
+
   uint32_t make(Obj o) {
+    charge(sizeof(Obj) + o.s.size() + 4 * o.items.size());
+    check(objs_.size() < UINT32_MAX, "too many objects");
     objs_.push_back(std::move(o));
     return uint32_t(objs_.size() - 1);
   }
   uint32_t make(Kind k) { return make(Obj(k)); }
   size_t fence() const { return marks_.empty() ? 0 : marks_.back(); }
-  void push(uint32_t id) { stack_.push_back(id); }
+  void push(uint32_t id) {
+    charge(sizeof(uint32_t));
+    stack_.push_back(id);
+  }
   uint32_t pop() {
     check(stack_.size() > fence(), "stack underflow");
     uint32_t id = stack_.back();
@@ -119,17 +136,31 @@ class Unpickler {
     return items;
   }
 
-  void set_item(uint32_t dict, uint32_t key, uint32_t value) {
-    check(objs_[dict].kind == Kind::Dict, "SETITEM on a ", kind_name(objs_[dict].kind), ", not a dict");
+  // The key's typed form ('s' + text or 'i' + digits) as a small number, so that the str "1" and the
+  // int 1 stay distinct keys, as in Python. Each key object is hashed once however often it is used:
+  // a long key set a million times through the memo costs one hash, not a million.
+  uint32_t intern_key(uint32_t key) {
+    auto cached = key_intern_.find(key);
+    if (cached != key_intern_.end()) return cached->second;
     const Obj& k = objs_[key];
-    // Typed, so that the str "1" and the int 1 stay distinct keys, as in Python.
     std::string typed(1, k.kind == Kind::Str ? 's' : 'i');
     if (k.kind == Kind::Str) typed += k.s;
     else if (k.kind == Kind::Int) typed += std::to_string(k.i);
     else fail("a dict key must be a str or an int, found a ", kind_name(k.kind));
+    auto [it, fresh] = interned_.emplace(std::move(typed), uint32_t(interned_.size()));
+    if (fresh) charge(it->first.size() + 64);
+    charge(32);
+    key_intern_.emplace(key, it->second);
+    return it->second;
+  }
+
+  void set_item(uint32_t dict, uint32_t key, uint32_t value) {
+    check(objs_[dict].kind == Kind::Dict, "SETITEM on a ", kind_name(objs_[dict].kind), ", not a dict");
+    uint32_t id = intern_key(key);
     Obj& d = objs_[dict];
-    auto [it, fresh] = d.index.emplace(std::move(typed), d.items.size() / 2);
+    auto [it, fresh] = d.index.emplace(id, d.items.size() / 2);
     if (fresh) {
+      charge(8 + 32);
       d.items.push_back(key);
       d.items.push_back(value);
     } else {
@@ -326,7 +357,10 @@ class Unpickler {
     push(make_int(int64_t(it->second), Kind::Storage));
   }
 
-  void memo_put(uint64_t index) { memo_[index] = top(); }
+  void memo_put(uint64_t index) {
+    charge(64);
+    memo_[index] = top();
+  }
   void memo_get(uint64_t index) {
     auto it = memo_.find(index);
     check(it != memo_.end(), "memo entry ", index, " is read before it is written");
@@ -392,7 +426,10 @@ class Unpickler {
           uint32_t result = pop();
           return result;
         }
-        case '(': marks_.push_back(stack_.size()); break;
+        case '(':
+          charge(sizeof(size_t));
+          marks_.push_back(stack_.size());
+          break;
         case '0':  // POP
           if (stack_.size() > fence()) stack_.pop_back();
           else pop_mark();
@@ -442,6 +479,7 @@ class Unpickler {
           uint32_t item = pop();
           Obj& list = objs_[top()];
           check(list.kind == Kind::List, "APPEND to a ", kind_name(list.kind), ", not a list");
+          charge(4);
           list.items.push_back(item);
           break;
         }
@@ -449,6 +487,7 @@ class Unpickler {
           std::vector<uint32_t> items = pop_mark();
           Obj& list = objs_[top()];
           check(list.kind == Kind::List, "APPENDS to a ", kind_name(list.kind), ", not a list");
+          charge(4 * items.size());
           list.items.insert(list.items.end(), items.begin(), items.end());
           break;
         }
@@ -527,6 +566,9 @@ class Unpickler {
   std::unordered_map<uint64_t, uint32_t> memo_;
   std::vector<StorageRef> storages_;
   std::unordered_map<std::string, size_t> storage_by_key_;
+  std::unordered_map<std::string, uint32_t> interned_;  // typed key -> intern id
+  std::unordered_map<uint32_t, uint32_t> key_intern_;   // key object -> intern id
+  uint64_t budget_;
 };
 
 }  // namespace

@@ -81,12 +81,25 @@ ZipReader::ZipReader(int fd, uint64_t file_size, std::string path)
     uint8_t z[kEnd64Size];
     pread_exact(fd_, z, sizeof z, end64_at, path_);
     EMBER_CHECK(get32(z) == kEnd64Sig, path_, ": no zip64 end-of-central-directory record at byte ", end64_at);
-    disk = get32(z + 16);
-    cd_disk = get32(z + 20);
-    count_here = get64(z + 24);
-    count = get64(z + 32);
-    cd_size = get64(z + 40);
-    cd_offset = get64(z + 48);
+    uint64_t z_disk = get32(z + 16), z_cd_disk = get32(z + 20), z_count_here = get64(z + 24), z_count = get64(z + 32);
+    uint64_t z_cd_size = get64(z + 40), z_cd_offset = get64(z + 48);
+    // Where the classic record holds a real value (not its 0xFF.. marker), the zip64 one must agree.
+    auto agree = [&](uint64_t classic, uint64_t marker, uint64_t wide, const char* what) {
+      EMBER_CHECK(classic == marker || classic == wide, path_, ": the zip64 end record's ", what, " (", wide,
+                  ") disagrees with the classic end record's (", classic, ")");
+    };
+    agree(disk, kMax16, z_disk, "disk number");
+    agree(cd_disk, kMax16, z_cd_disk, "central directory disk");
+    agree(count_here, kMax16, z_count_here, "entry count on this disk");
+    agree(count, kMax16, z_count, "entry count");
+    agree(cd_size, kMax32, z_cd_size, "central directory size");
+    agree(cd_offset, kMax32, z_cd_offset, "central directory offset");
+    disk = z_disk;
+    cd_disk = z_cd_disk;
+    count_here = z_count_here;
+    count = z_count;
+    cd_size = z_cd_size;
+    cd_offset = z_cd_offset;
     records_at = end64_at;
   }
   EMBER_CHECK(disk == 0 && cd_disk == 0 && count_here == count, path_,
@@ -178,6 +191,17 @@ void ZipReader::resolve_local_header(ZipEntry& e, uint64_t data_end) const {
   EMBER_CHECK(get32(h.data()) == kLocalSig, path_, ": zip entry \"", printable(e.name, 200), "\": no local header at byte ",
               e.header_offset);
   size_t name_len = get16(h.data() + 26), extra_len = get16(h.data() + 28);
+  // The local header repeats the method, CRC and sizes (unless a data descriptor follows the data,
+  // flag bit 3); a local header that disagrees with the central directory is a damaged archive.
+  uint16_t local_flags = get16(h.data() + 6), local_method = get16(h.data() + 8);
+  uint64_t local_crc = get32(h.data() + 14), local_csize = get32(h.data() + 18), local_size = get32(h.data() + 22);
+  EMBER_CHECK(local_method == e.method, path_, ": zip entry \"", printable(e.name, 200), "\": its local header says method ",
+              local_method, ", the central directory ", e.method);
+  if (!(local_flags & 8)) {
+    bool sizes_ok = (local_csize == kMax32 || local_csize == e.compressed_size) && (local_size == kMax32 || local_size == e.size);
+    EMBER_CHECK(local_crc == e.crc32 && sizes_ok, path_, ": zip entry \"", printable(e.name, 200),
+                "\": its local header's CRC32 or sizes disagree with the central directory");
+  }
   EMBER_CHECK(name_len == e.name.size() && std::memcmp(h.data() + kLocalSize, e.name.data(), name_len) == 0, path_,
               ": zip entry \"", printable(e.name, 200), "\": its local header names a different file");
   e.data_offset = e.header_offset + kLocalSize + name_len + extra_len;
@@ -190,50 +214,60 @@ const ZipEntry* ZipReader::find(const std::string& name) const {
   return it == by_name_.end() ? nullptr : &entries_[it->second];
 }
 
+template <class Sink>
+void ZipReader::inflate_entry(const ZipEntry& e, Sink&& sink) const {
+  z_stream zs{};
+  EMBER_CHECK(inflateInit2(&zs, -MAX_WBITS) == Z_OK, "zlib: inflateInit2 failed");
+  std::vector<uint8_t> in(size_t(std::min<uint64_t>(e.compressed_size, kChunk)));
+  std::vector<uint8_t> out(size_t(std::min<uint64_t>(e.size, kChunk)) + 1);  // +1: room to see an overrun
+  uint64_t read_so_far = 0, written = 0;
+  auto name = [&] { return printable(e.name, 200); };
+  try {
+    for (;;) {
+      if (zs.avail_in == 0 && read_so_far < e.compressed_size) {
+        size_t k = size_t(std::min<uint64_t>(in.size(), e.compressed_size - read_so_far));
+        pread_exact(fd_, in.data(), k, e.data_offset + read_so_far, path_);
+        read_so_far += k;
+        zs.next_in = in.data();
+        zs.avail_in = uInt(k);
+      }
+      zs.next_out = out.data();
+      zs.avail_out = uInt(out.size());
+      int rc = inflate(&zs, Z_NO_FLUSH);
+      uint64_t got = out.size() - zs.avail_out;
+      EMBER_CHECK(got <= e.size - written, path_, ": zip entry \"", name(), "\" inflates to more than its recorded ",
+                  e.size, " bytes");
+      if (got) sink(out.data(), size_t(got));
+      written += got;
+      if (rc == Z_STREAM_END) break;
+      // Z_BUF_ERROR: no progress without more input (there is always room for output).
+      EMBER_CHECK(rc == Z_OK || rc == Z_BUF_ERROR, path_, ": zip entry \"", name(), "\": invalid deflate data",
+                  zs.msg ? std::string(" (") + zs.msg + ")" : "");
+      EMBER_CHECK(zs.avail_in > 0 || read_so_far < e.compressed_size, path_, ": zip entry \"", name(),
+                  "\": the deflate stream ends early (damaged file)");
+    }
+  } catch (...) {
+    inflateEnd(&zs);
+    throw;
+  }
+  uint64_t unused = zs.avail_in + (e.compressed_size - read_so_far);
+  inflateEnd(&zs);
+  EMBER_CHECK(unused == 0, path_, ": zip entry \"", name(), "\": ", unused,
+              " bytes follow the end of its deflate stream within its recorded compressed size (damaged file)");
+  EMBER_CHECK(written == e.size, path_, ": zip entry \"", name(), "\" inflates to ", written, " bytes, not its recorded ",
+              e.size);
+}
+
 std::vector<uint8_t> ZipReader::read(const ZipEntry& e, uint64_t limit) const {
-  EMBER_CHECK(e.size <= limit, path_, ": zip entry \"", printable(e.name, 200), "\" holds ", e.size, " bytes, more than the limit of ",
-              limit);
-  std::vector<uint8_t> out(size_t(e.size));
+  EMBER_CHECK(e.size <= limit, path_, ": zip entry \"", printable(e.name, 200), "\" holds ", e.size,
+              " bytes, more than the limit of ", limit);
+  std::vector<uint8_t> out;
   if (e.method == 0) {
+    out.resize(size_t(e.size));
     pread_exact(fd_, out.data(), out.size(), e.data_offset, path_);
   } else {
-    z_stream zs{};
-    EMBER_CHECK(inflateInit2(&zs, -MAX_WBITS) == Z_OK, "zlib: inflateInit2 failed");
-    std::vector<uint8_t> in(size_t(std::min<uint64_t>(e.compressed_size, kChunk)));
-    uint64_t read_so_far = 0, written = 0;
-    try {
-      for (;;) {
-        if (zs.avail_in == 0 && read_so_far < e.compressed_size) {
-          size_t k = size_t(std::min<uint64_t>(in.size(), e.compressed_size - read_so_far));
-          pread_exact(fd_, in.data(), k, e.data_offset + read_so_far, path_);
-          read_so_far += k;
-          zs.next_in = in.data();
-          zs.avail_in = uInt(k);
-        }
-        // Always offer at least one byte of room: with the output full, a one-byte probe shows
-        // whether the stream would produce more than the recorded size.
-        uint8_t probe;
-        uInt room = uInt(std::min<uint64_t>(e.size - written, uint64_t(1) << 30));
-        zs.next_out = room ? out.data() + written : &probe;
-        zs.avail_out = room ? room : 1;
-        int rc = inflate(&zs, Z_NO_FLUSH);
-        EMBER_CHECK(room || zs.avail_out == 1, path_, ": zip entry \"", printable(e.name, 200),
-                    "\" inflates to more than its recorded ", e.size, " bytes");
-        written += room ? room - zs.avail_out : 0;
-        if (rc == Z_STREAM_END) break;
-        // Z_BUF_ERROR: no progress without more input (there is always room for output).
-        EMBER_CHECK(rc == Z_OK || rc == Z_BUF_ERROR, path_, ": zip entry \"", printable(e.name, 200), "\": invalid deflate data",
-                    zs.msg ? std::string(" (") + zs.msg + ")" : "");
-        EMBER_CHECK(zs.avail_in > 0 || read_so_far < e.compressed_size, path_, ": zip entry \"", printable(e.name, 200),
-                    "\": the deflate stream ends early (damaged file)");
-      }
-    } catch (...) {
-      inflateEnd(&zs);
-      throw;
-    }
-    inflateEnd(&zs);
-    EMBER_CHECK(written == e.size, path_, ": zip entry \"", printable(e.name, 200), "\" inflates to ", written,
-                " bytes, not its recorded ", e.size);
+    // Grows with what the stream gives, never from the recorded size alone.
+    inflate_entry(e, [&](const uint8_t* p, size_t n) { out.insert(out.end(), p, p + n); });
   }
   uint32_t crc = crc32(0, out.data(), out.size());
   EMBER_CHECK(crc == e.crc32, path_, ": zip entry \"", printable(e.name, 200), "\" is damaged: its CRC32 is ", hex32(crc),
@@ -248,12 +282,12 @@ void ZipReader::read_stored(const ZipEntry& e, uint64_t offset, void* dst, size_
 }
 
 uint32_t ZipReader::compute_crc(const ZipEntry& e) const {
+  uint32_t crc = 0;
   if (e.method != 0) {
-    read(e, UINT64_MAX);  // inflates and verifies
-    return e.crc32;
+    inflate_entry(e, [&](const uint8_t* p, size_t n) { crc = crc32(crc, p, n); });
+    return crc;
   }
   std::vector<uint8_t> buf(size_t(std::min<uint64_t>(e.size, kChunk)));
-  uint32_t crc = 0;
   for (uint64_t done = 0; done < e.size;) {
     size_t k = size_t(std::min<uint64_t>(buf.size(), e.size - done));
     pread_exact(fd_, buf.data(), k, e.data_offset + done, path_);

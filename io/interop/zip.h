@@ -39,6 +39,11 @@ class ZipReader {
   uint32_t compute_crc(const ZipEntry& e) const;
 
  private:
+  // Inflates a deflated entry, handing each run of output to `sink` (at most 4 MiB at a time):
+  // nothing is allocated from the recorded size, a stream that would run past it, end short of it,
+  // or leave compressed bytes unread after its end is refused.
+  template <class Sink>
+  void inflate_entry(const ZipEntry& e, Sink&& sink) const;
   void parse_central_directory(const std::vector<uint8_t>& cd, uint64_t count);
   void resolve_local_header(ZipEntry& e, uint64_t data_end) const;
 
