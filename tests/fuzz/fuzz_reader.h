@@ -30,11 +30,17 @@ inline void open_mem_file(const char* name) {
   f.path = "/proc/self/fd/" + std::to_string(f.fd);
 }
 
-template <class Reader>
-void read_all(const uint8_t* data, size_t size) {
+// Makes the in-memory file hold exactly `data`; returns it.
+inline MemFile& fill_mem_file(const uint8_t* data, size_t size) {
   MemFile& f = mem_file();
   if (ftruncate(f.fd, 0) != 0) __builtin_trap();
   if (size && pwrite(f.fd, data, size, 0) != ssize_t(size)) __builtin_trap();
+  return f;
+}
+
+template <class Reader>
+void read_all(const uint8_t* data, size_t size) {
+  MemFile& f = fill_mem_file(data, size);
   try {
     Reader reader(f.path);
     uint64_t total = 0;
