@@ -143,7 +143,7 @@ std::vector<Case> write_hostile_corpus(const std::string& dir) {
     trailing[2].compressed = raw_deflate(trailing[2].data) + std::string(5, 'x');
     add("pth_bytes_after_deflate_end.pth", build_zip(trailing), ckpt, Expect::Refused);
 
-    // zip64 end records whose entry count disagrees with the classic record's.
+    // zip64 end records (right) whose entry counts the classic record contradicts.
     std::string z = build_zip(items);
     size_t end = z.size() - 22;
     std::string z64;
@@ -153,8 +153,8 @@ std::vector<Case> write_hostile_corpus(const std::string& dir) {
     put(z64, 45, 2);
     put(z64, 0, 4);
     put(z64, 0, 4);
-    put(z64, items.size() + 1, 8);
-    put(z64, items.size() + 1, 8);
+    put(z64, items.size(), 8);
+    put(z64, items.size(), 8);
     put(z64, uint64_t(uint8_t(z[end + 12])) | uint64_t(uint8_t(z[end + 13])) << 8, 8);
     put(z64, uint64_t(uint8_t(z[end + 16])) | uint64_t(uint8_t(z[end + 17])) << 8, 8);
     std::string loc;
@@ -164,6 +164,7 @@ std::vector<Case> write_hostile_corpus(const std::string& dir) {
     put(loc, 1, 4);
     std::string classic = z.substr(end);
     classic.replace(16, 4, "\xff\xff\xff\xff");  // send the reader to the zip64 record
+    classic[8] = classic[10] = char(items.size() - 1);     // whose counts the classic one contradicts
     add("pth_zip64_count_mismatch.pth", z.substr(0, end) + z64 + loc + classic, ckpt, Expect::Refused);
 
     Tensor b = from_vector(std::vector<uint8_t>{1}, {1}).to(kBool);
