@@ -139,3 +139,29 @@ TEST_CASE("an Ember checkpoint loads in PyTorch 1.13 with weights_only=True and 
     std::filesystem::remove_all(dir);
   }
 }
+
+TEST_CASE("a scalar one side stores as a 0-dim tensor reads as the number it is, where that is exact") {
+  // PyTorch's 'loss': loss (float32), a lr carried as a float64 tensor, Adam's step, an int64 count.
+  CHECK(Value(scalar_tensor(0.25, kFloat32)).as_double() == 0.25);
+  CHECK(Value(scalar_tensor(0.1, kFloat32)).as_double() == double(0.1f));  // the float32's own value
+  CHECK(Value(scalar_tensor(0.1, kFloat64)).as_double() == 0.1);
+  CHECK(Value(scalar_tensor(3.0, kFloat32)).as_int() == 3);
+  CHECK(Value(from_vector<int64_t>({7}, Shape{})).as_int() == 7);
+  CHECK(Value(from_vector<int64_t>({7}, Shape{})).as_double() == 7.0);
+  CHECK(Value(from_vector<bool>({true}, Shape{})).as_bool());
+  CHECK(Value(scalar_tensor(0.5)).is_number());
+  CHECK(!Value(from_vector<bool>({true}, Shape{})).is_number());
+  CHECK(!Value(zeros({1})).is_number());  // only 0-dim tensors are numbers
+  CHECK(Value(4.0).as_int() == 4);
+  // Where the conversion is not exact it is refused, saying why.
+  CHECK(test::error_of([] { Value(scalar_tensor(2.5)).as_int(); }) ==
+        "Value: expected int, found a 0-dim tensor holding 2.5 (not a whole number in int64's range)");
+  CHECK(test::error_of([] { Value(2.5).as_int(); }) ==
+        "Value: expected int, found double 2.5 (not a whole number in int64's range)");
+  CHECK(test::error_of([] { Value(int64_t(9007199254740993)).as_double(); }) ==
+        "Value: expected double, found int 9007199254740993, which no double holds exactly (beyond 2^53)");
+  CHECK(test::error_of([] { Value(zeros({2})).as_double(); }) ==
+        "Value: expected double, found a tensor of shape [2] (only a 0-dim tensor reads as a number)");
+  CHECK(test::error_of([] { Value(scalar_tensor(1.0)).as_bool(); }) == "Value: expected bool, found tensor");
+  CHECK(test::error_of([] { Value(1).as_bool(); }) == "Value: expected bool, found int");
+}
