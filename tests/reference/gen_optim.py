@@ -33,15 +33,9 @@ import os
 
 import torch
 
+from gen_sgd import SEED, STEPS, problem, tensor_json  # the same regression problem as SGD's fixtures
+
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "optim.json")
-SEED = 20240503
-STEPS = 25
-
-
-def tensor_json(t):
-    t = t.detach()
-    dtype = str(t.dtype).replace("torch.", "")
-    return {"dtype": dtype, "shape": list(t.shape), "data": [float(v) for v in t.reshape(-1).tolist()]}
 
 
 def plain(v):
@@ -56,15 +50,6 @@ def plain(v):
 
 
 cases = {}
-
-
-def problem():
-    g = torch.Generator().manual_seed(SEED)
-    X = torch.randn(8, 5, generator=g, dtype=torch.float64)
-    Y = torch.randn(8, 3, generator=g, dtype=torch.float64)
-    w0 = torch.randn(5, 3, generator=g, dtype=torch.float64) * 0.5
-    b0 = torch.randn(3, generator=g, dtype=torch.float64) * 0.5
-    return [t.float().double() for t in (X, Y, w0, b0)]
 
 
 KEEP = {  # the group keys Ember has, per kind (PyTorch adds foreach, capturable, differentiable, fused)
