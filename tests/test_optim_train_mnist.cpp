@@ -73,7 +73,7 @@ TEST_CASE("train_mnist --optimizer adam --scheduler cosine learns") {
 TEST_CASE("train_mnist --optimizer adamw --scheduler onecycle resumes mid-epoch bit-identically") {
   REQUIRE_MESSAGE(fs::exists(kData + "/train-images-idx3-ubyte"), "MNIST is missing from " << kData);
   const std::string base = "--data " + kData +
-                           " --model mnistnet-bn --train-size 640 --test-size 200 --batch-size 32 --log-interval 100 "
+                           " --model mnistnet-bn --train-size 320 --test-size 100 --batch-size 32 --log-interval 100 "
                            "--epochs 2 --optimizer adamw --scheduler onecycle --lr 0.01 --checkpoint-dir ";
   fs::path straight = scratch("straight");
   Run a = run(base + straight.string());
