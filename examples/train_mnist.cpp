@@ -24,6 +24,7 @@
 #include "examples/models.h"
 #include "examples/training_state.h"
 #include "ember/io/interop/serialize.h"
+#include "ember/optim/adam.h"
 #include "ember/optim/lr_scheduler.h"
 #include "ember/optim/sgd.h"
 
@@ -44,6 +45,8 @@ struct Config {
   double weight_decay = 0;
   int64_t step_size = 1;
   double gamma = 1.0;
+  std::string optimizer = "sgd";
+  std::string scheduler = "step";
   bool shuffle = true;
   int64_t seed = 1;
   int64_t threads = 0;
@@ -85,6 +88,10 @@ examples::Flags make_flags(Config& c) {
   f.add("--weight-decay", c.weight_decay, "L2 penalty");
   f.add("--step-size", c.step_size, "StepLR: epochs between learning-rate decays");
   f.add("--gamma", c.gamma, "StepLR: decay factor (1: constant learning rate)");
+  f.add("--optimizer", c.optimizer, "sgd | adam | adamw (adam/adamw: --lr, --weight-decay; betas 0.9, 0.999)");
+  f.add("--scheduler", c.scheduler,
+        "step (StepLR, per epoch) | cosine (CosineAnnealingLR over --epochs, per epoch) | onecycle (OneCycleLR "
+        "peaking at --lr, per batch)");
   f.add("--shuffle", c.shuffle, "shuffle the training set each epoch (--no-shuffle: the tutorial's fixed order)");
   f.add("--seed", c.seed, "seed of the model's initialisation and of the shuffling");
   f.add("--threads", c.threads, "CPU threads (0: all cores)");
@@ -112,6 +119,10 @@ void validate(const Config& c, const examples::Flags& f) {
   need(c.test_batch_size > 0, "--test-batch-size", "must be > 0");
   need(c.step_size > 0, "--step-size", "must be > 0");
   need(c.gamma > 0, "--gamma", "must be > 0");
+  need(c.optimizer == "sgd" || c.optimizer == "adam" || c.optimizer == "adamw", "--optimizer",
+       "expected sgd, adam or adamw, found '" + c.optimizer + "'");
+  need(c.scheduler == "step" || c.scheduler == "cosine" || c.scheduler == "onecycle", "--scheduler",
+       "expected step, cosine or onecycle, found '" + c.scheduler + "'");
   need(c.threads >= 0, "--threads", "must be >= 0");
   need(c.log_interval > 0, "--log-interval", "must be > 0");
   need(c.checkpoint_interval > 0, "--checkpoint-interval", "must be > 0");
@@ -132,7 +143,8 @@ Value recipe(const Config& c) {
   return Value::dict({{"dataset", c.dataset}, {"model", c.model}, {"epochs", c.epochs},
                       {"batch_size", c.batch_size}, {"test_batch_size", c.test_batch_size}, {"lr", c.lr},
                       {"momentum", c.momentum}, {"nesterov", c.nesterov}, {"weight_decay", c.weight_decay},
-                      {"step_size", c.step_size}, {"gamma", c.gamma}, {"shuffle", c.shuffle}, {"seed", c.seed},
+                      {"step_size", c.step_size}, {"gamma", c.gamma}, {"optimizer", c.optimizer},
+                      {"scheduler", c.scheduler}, {"shuffle", c.shuffle}, {"seed", c.seed},
                       {"train_size", c.train_size}, {"threads", int64_t(get_num_threads())}});
 }
 
@@ -156,6 +168,8 @@ void adopt_recipe(Config& c, const Value& saved, const examples::Flags& f) {
   take_int("batch_size", "--batch-size", c.batch_size);
   take_int("seed", "--seed", c.seed);
   take_int("train_size", "--train-size", c.train_size);
+  if (saved.contains("optimizer")) take_str("optimizer", "--optimizer", c.optimizer);
+  if (saved.contains("scheduler")) take_str("scheduler", "--scheduler", c.scheduler);
   if (!f.given("--shuffle")) c.shuffle = saved.at("shuffle").as_bool();
   // Hyper-parameters come back through the optimizer's and scheduler's state dicts; the
   // remaining recipe fields are copied so that the final checkpoint records the same run.
@@ -248,12 +262,31 @@ int run(int argc, char** argv) {
   manual_seed(uint64_t(c.seed));
   std::shared_ptr<nn::Module> model = examples::make_mnist_model(c.model);
   model->to(device);
-  optim::SGD optimizer(model->parameters(), optim::SGDOptions(c.lr)
-                                                       .momentum(c.momentum)
-                                                       .nesterov(c.nesterov)
-                                                       .weight_decay(c.weight_decay));
-  optim::StepLR scheduler(optimizer, c.step_size, c.gamma);
+  std::unique_ptr<optim::Optimizer> optimizer_ptr;
+  if (c.optimizer == "adam")
+    optimizer_ptr = std::make_unique<optim::Adam>(model->parameters(),
+                                                  optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
+  else if (c.optimizer == "adamw")
+    optimizer_ptr = std::make_unique<optim::AdamW>(model->parameters(),
+                                                   optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
+  else
+    optimizer_ptr = std::make_unique<optim::SGD>(model->parameters(), optim::SGDOptions(c.lr)
+                                                                                 .momentum(c.momentum)
+                                                                                 .nesterov(c.nesterov)
+                                                                                 .weight_decay(c.weight_decay));
+  optim::Optimizer& optimizer = *optimizer_ptr;
   data::DataLoader loader(*train_set, data::DataLoaderOptions(c.batch_size).shuffle(c.shuffle).seed(uint64_t(c.seed)));
+  // OneCycleLR steps once per batch (rising to --lr over the first 30%), the others once per epoch.
+  const bool per_batch = c.scheduler == "onecycle";
+  std::unique_ptr<optim::LRScheduler> scheduler_ptr;
+  if (c.scheduler == "cosine")
+    scheduler_ptr = std::make_unique<optim::CosineAnnealingLR>(optimizer, std::max<int64_t>(c.epochs, 1));
+  else if (per_batch)
+    scheduler_ptr = std::make_unique<optim::OneCycleLR>(
+        optimizer, optim::OneCycleLROptions(c.lr, std::max<int64_t>(c.epochs * loader.size(), 1)));
+  else
+    scheduler_ptr = std::make_unique<optim::StepLR>(optimizer, c.step_size, c.gamma);
+  optim::LRScheduler& scheduler = *scheduler_ptr;
 
   examples::TrainingState st;
   if (!c.load.empty()) {
@@ -295,6 +328,7 @@ int run(int argc, char** argv) {
         Tensor loss = cross_entropy((*model)(b.data.to(device)), b.target.to(device));
         loss.backward();
         optimizer.step();
+        if (per_batch) scheduler.step();
         ++st.step;
         st.last_loss = loss.item();
         images += b.target.numel();
@@ -313,7 +347,7 @@ int run(int argc, char** argv) {
       bar.clear();
     }
     double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    scheduler.step();
+    if (!per_batch) scheduler.step();
     auto t1 = std::chrono::steady_clock::now();
     last = evaluate(*model, *test_set, c.test_batch_size, device);
     evaluated = true;

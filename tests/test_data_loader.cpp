@@ -433,7 +433,7 @@ TEST_CASE("DataLoader state: restoring mid-epoch yields exactly the uninterrupte
     DataLoader again(ds, DataLoaderOptions(7).shuffle(true).seed(5));
     again.set_state(saved);
     CHECK(one_pass(again) == after);
-    CHECK(saved_last == DataLoaderState{1, 0, saved_last.generator});
+    CHECK(saved_last == DataLoaderState{1, 0, saved_last.generator, 50, 7});  // with the sizes it means
     DataLoader last(ds, DataLoaderOptions(7).shuffle(true).seed(5));
     last.set_state(saved_last);
     CHECK(one_pass(last) == one_pass(loader));
@@ -443,7 +443,7 @@ TEST_CASE("DataLoader state: restoring mid-epoch yields exactly the uninterrupte
     CHECK(error_of([&] { loader.set_state({0, 8, {}}); }) ==
           "DataLoader::set_state: batch 8 out of range [0, 8) for 8 batches per epoch (50 items, batch_size 7)");
     CHECK(error_of([&] { loader.set_state({-1, 0, {}}); }) == "DataLoader::set_state: invalid epoch -1");
-    CHECK(loader.state() == DataLoaderState{0, 0, loader.state().generator});
+    CHECK(loader.state() == DataLoaderState{0, 0, loader.state().generator, 50, 7});
   }
 }
 

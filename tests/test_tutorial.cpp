@@ -4,7 +4,8 @@
 //
 //   <!-- output [exit=N] [requires=no-cuda] [mask=/REGEX/ ...] -->
 //   ```console
-//   $ build/bin/PROGRAM ARGS          one command; build/bin is the build folder's bin/
+//   $ build/bin/PROGRAM ARGS          one command; build/bin is the build folder's bin/, and an
+//                                      argument under tests/reference/ is the source tree's
 //   ...what it prints, stdout and stderr together...
 //   ```
 //
@@ -171,7 +172,10 @@ RunResult run_command(const std::string& command, const fs::path& scratch) {
   std::string program = command.substr(kBinPrefix.size(), command.find(' ') - kBinPrefix.size());
   std::string binary = std::string(EMBER_BINARY_DIR) + "/bin/" + program;
   REQUIRE_MESSAGE(fs::exists(binary), binary << " does not exist: build the examples (cmake --build build)");
-  std::string cmd = binary + replace_all(command.substr(kBinPrefix.size() + program.size()), kDocDir, scratch.string());
+  // Arguments under tests/reference/ (the PyTorch fixtures a section reads) are the source tree's.
+  const std::string source = std::string(EMBER_SOURCE_DIR) + "/";
+  std::string args = replace_all(command.substr(kBinPrefix.size() + program.size()), kDocDir, scratch.string());
+  std::string cmd = binary + replace_all(args, " tests/reference/", " " + source + "tests/reference/");
   FILE* p = popen((cmd + " 2>&1").c_str(), "r");
   REQUIRE(p != nullptr);
   RunResult r;
@@ -180,7 +184,8 @@ RunResult run_command(const std::string& command, const fs::path& scratch) {
   while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
   int status = pclose(p);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.output = replace_all(r.output, scratch.string(), kDocDir);
+  r.output = replace_all(replace_all(r.output, scratch.string(), kDocDir), source + "tests/reference/",
+                         "tests/reference/");
   return r;
 }
 
