@@ -9,6 +9,7 @@
 
 #include "ember/io/atomic_file.h"
 #include "ember/io/format.h"
+#include "ember/io/text.h"
 
 namespace ember::io {
 
@@ -66,7 +67,7 @@ const Value& find_path(const Value& tree, const std::string& path) {
                   so_far, "\" of size ", items.size());
       node = &items[size_t(idx)];
     } else {
-      EMBER_FAIL("\"", so_far, "\" is a ", node->kind_name(), ", so it has no key \"", part, "\"");
+      EMBER_FAIL("\"", so_far, "\" is ", a_or_an(node->kind_name()), ", so it has no key \"", part, "\"");
     }
     so_far = child_path(so_far, escape_key(part));
   }
