@@ -18,9 +18,7 @@
 #include "examples/flags.h"
 #include "examples/models.h"
 #include "ember/optim/sgd.h"
-#ifdef EMBER_WITH_CUDA
-#include "ember/cuda/cuda_backend.h"
-#endif
+#include "ember/core/cuda.h"
 
 using namespace ember;
 
@@ -72,9 +70,7 @@ int main(int argc, char** argv) {
   flags.parse(argc, argv);
   try {
     const Device device(c.device);
-#ifdef EMBER_WITH_CUDA
     if (device.is_cuda() && cuda::cudnn_built()) cuda::set_cudnn_enabled(c.cudnn);
-#endif
     set_deterministic(c.deterministic);
     auto [images, labels] = training_set(c.data);
     images = images.to(device);
@@ -90,9 +86,7 @@ int main(int argc, char** argv) {
 
     std::vector<double> times;
     for (int64_t epoch = 0; epoch <= c.epochs; ++epoch) {  // epoch 0 warms up (allocator, cuDNN plans)
-#ifdef EMBER_WITH_CUDA
       if (c.profile && device.is_cuda() && epoch == c.epochs) cuda::profile_start(device.index);
-#endif
       Tensor loss;
       (void)zeros({1}, kFloat32, device).item();  // start from an idle device
       const auto t0 = std::chrono::steady_clock::now();
@@ -112,7 +106,6 @@ int main(int argc, char** argv) {
     }
     std::sort(times.begin(), times.end());
     if (!times.empty()) std::printf("ember_epoch_s %.4f\n", times[times.size() / 2]);
-#ifdef EMBER_WITH_CUDA
     if (c.profile && device.is_cuda()) {
       auto report = cuda::profile_report(device.index);
       double total = 0;
@@ -124,7 +117,6 @@ int main(int argc, char** argv) {
                     report[i].total_ms, 1e3 * report[i].total_ms / double(std::max<int64_t>(report[i].calls, 1)),
                     100.0 * report[i].total_ms / std::max(total, 1e-9));
     }
-#endif
   } catch (const Error& e) {
     std::fprintf(stderr, "bench_gpu: %s\n", e.what());
     return 1;

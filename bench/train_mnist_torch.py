@@ -52,14 +52,18 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--data", default="datasets/mnist")
     p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2, help="0: PyTorch's own default")
+    p.add_argument("--train-size", type=int, default=0, help="the first N training images only (0: all)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=1)
     a = p.parse_args()
-    torch.set_num_threads(a.threads)
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     tr_x = read_idx(os.path.join(a.data, "train-images-idx3-ubyte"))
     tr_y = read_idx(os.path.join(a.data, "train-labels-idx1-ubyte")).astype(np.int64)
+    if a.train_size > 0:
+        tr_x, tr_y = tr_x[:a.train_size], tr_y[:a.train_size]
     te_x = read_idx(os.path.join(a.data, "t10k-images-idx3-ubyte"))
     te_y = read_idx(os.path.join(a.data, "t10k-labels-idx1-ubyte")).astype(np.int64)
     model = MNISTNet()
@@ -83,7 +87,7 @@ def main():
                 total_loss += F.cross_entropy(out, y, reduction="sum").item()
                 correct += (out.argmax(1) == y).sum().item()
         test_s = time.perf_counter() - t1
-        print(f"torch epoch {epoch} train_s {train_s:.3f} test_s {test_s:.3f} "
+        print(f"torch threads {torch.get_num_threads()} epoch {epoch} train_s {train_s:.3f} test_s {test_s:.3f} "
               f"accuracy {100.0 * correct / len(te_x):.2f} loss {total_loss / len(te_x):.4f}", flush=True)
     print(f"torch peak_rss_mb {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
 

@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "ember/core/ops.h"
+#include "ember/core/parallel.h"
 
 namespace ember {
 
@@ -51,6 +52,7 @@ Tensor record(const char* name, Tensor output, std::vector<Tensor> inputs, Backw
 }
 
 void run_backward(const Tensor& root, const Tensor& grad_in, bool retain_graph) {
+  adapt_num_threads();  // once per training step: the thread count follows the machine's load
   EMBER_CHECK(root.requires_grad(), "backward: the tensor does not require grad and has no grad_fn");
   Tensor grad = grad_in;
   if (!grad.defined()) {

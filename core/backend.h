@@ -6,19 +6,13 @@
 #include <cstddef>
 #include <vector>
 
+#include "ember/core/cuda.h"
 #include "ember/core/tensor.h"
 
 namespace ember {
 
 enum class BinaryOp { Add, Sub, Mul, Div };
 enum class UnaryOp { Neg, Relu, Exp, Log, Sqrt };
-
-// A (height, width) pair that also accepts a single int: conv2d(x, w, b, 2, 1), or {2, 1}.
-struct IntPair {
-  int64_t h = 0, w = 0;
-  IntPair(int64_t v) : h(v), w(v) {}  // NOLINT: implicit on purpose
-  IntPair(int64_t h_, int64_t w_) : h(h_), w(w_) {}
-};
 
 struct Conv2dArgs {
   IntPair stride{1};
@@ -134,16 +128,17 @@ class Backend {
   virtual void normal(Tensor& out, double mean, double std, Generator& gen) = 0;
 
   // ---- optimizers ----
-  // Applies one SGD step to every slot (all on this backend's device). The default (core/sgd_step.cpp)
-  // runs the per-tensor kernels above in the order optim/sgd.cpp always did; a backend may fuse
-  // the whole list into one launch (CUDA does).
-  virtual void sgd_step(const SgdHyper& hyper, const std::vector<SgdSlot>& slots);
+  // Applies one SGD step to every slot (all on this backend's device). CPU runs sgd_step_per_tensor;
+  // CUDA fuses the whole list into one launch. Pure, so that the module's vtable of Backend needs
+  // nothing of libember (core/cuda_module.h).
+  virtual void sgd_step(const SgdHyper& hyper, const std::vector<SgdSlot>& slots) = 0;
 };
 
 // The backend for a device; throws if that device's backend was not built or is unavailable.
 Backend& backend(Device device);
-// Whether Ember was built with CUDA, and how many GPUs it sees (0 without CUDA or GPU).
-bool cuda_built();
-int cuda_device_count();
+// cuda_built() and cuda_device_count() are public: core/cuda.h.
+
+// torch.optim.SGD's update through the per-tensor kernels above (core/sgd_step.cpp).
+void sgd_step_per_tensor(Backend& b, const SgdHyper& hyper, const std::vector<SgdSlot>& slots);
 
 }  // namespace ember

@@ -6,7 +6,9 @@
 
 namespace ember {
 
-class Error : public std::runtime_error {
+// Visible by default so that an Error thrown in the CUDA module (built with hidden symbols) is
+// caught as ember::Error by the program.
+class __attribute__((visibility("default"))) Error : public std::runtime_error {
  public:
   Error(const std::string& message, const char* file, int line)
       : std::runtime_error(message), where_(std::string(file) + ":" + std::to_string(line)) {}

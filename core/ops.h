@@ -3,7 +3,7 @@
 // expected and found shapes), computes through the backend of its input's device, and records its
 // backward when an input requires grad. Definitions live by family in core/ops/*.cpp.
 #include "ember/core/autograd.h"
-#include "ember/core/backend.h"
+#include "ember/core/shape.h"
 #include "ember/core/tensor.h"
 
 namespace ember {

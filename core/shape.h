@@ -8,6 +8,13 @@
 
 namespace ember {
 
+// A (height, width) pair that also accepts a single int: conv2d(x, w, b, 2, 1), or {2, 1}.
+struct IntPair {
+  int64_t h = 0, w = 0;
+  IntPair(int64_t v) : h(v), w(v) {}  // NOLINT: implicit on purpose
+  IntPair(int64_t h_, int64_t w_) : h(h_), w(w_) {}
+};
+
 using Shape = std::vector<int64_t>;
 
 inline int64_t shape_numel(const Shape& s) {

@@ -26,21 +26,6 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
-// ---- accessors ----
-void Tensor::check_defined(const char* op) const {
-  EMBER_CHECK(impl_ != nullptr, op, ": the tensor is undefined");
-}
-const Shape& Tensor::shape() const { check_defined("shape"); return impl_->shape; }
-DType Tensor::dtype() const { check_defined("dtype"); return impl_->dtype; }
-Device Tensor::device() const { check_defined("device"); return impl_->storage->device; }
-int64_t Tensor::size(int64_t d) const { return shape()[size_t(wrap_dim(d, dim(), "size"))]; }
-void* Tensor::raw_data() const {
-  check_defined("data");
-  return static_cast<char*>(impl_->storage->data) + impl_->offset * int64_t(dtype_size(impl_->dtype));
-}
-void Tensor::check_dtype(DType expected, const char* op) const {
-  EMBER_CHECK(dtype() == expected, op, ": expected a ", dtype_name(expected), " tensor, found ", dtype_name(dtype()));
-}
 bool Tensor::shares_storage(const Tensor& o) const {
   return defined() && o.defined() && impl_->storage == o.impl_->storage;
 }

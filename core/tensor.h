@@ -119,6 +119,22 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
+// The accessors are inline: the CUDA module (core/cuda_module.h) uses them without linking libember.
+inline void Tensor::check_defined(const char* op) const {
+  EMBER_CHECK(impl_ != nullptr, op, ": the tensor is undefined");
+}
+inline const Shape& Tensor::shape() const { check_defined("shape"); return impl_->shape; }
+inline DType Tensor::dtype() const { check_defined("dtype"); return impl_->dtype; }
+inline Device Tensor::device() const { check_defined("device"); return impl_->storage->device; }
+inline int64_t Tensor::size(int64_t d) const { return shape()[size_t(wrap_dim(d, dim(), "size"))]; }
+inline void* Tensor::raw_data() const {
+  check_defined("data");
+  return static_cast<char*>(impl_->storage->data) + impl_->offset * int64_t(dtype_size(impl_->dtype));
+}
+inline void Tensor::check_dtype(DType expected, const char* op) const {
+  EMBER_CHECK(dtype() == expected, op, ": expected a ", dtype_name(expected), " tensor, found ", dtype_name(dtype()));
+}
+
 // Prints values, shape and dtype, in the spirit of PyTorch's repr:
 // tensor([[1.0000, 2.0000], [3.0000, 4.0000]], shape=[2, 2], dtype=float32)
 std::ostream& operator<<(std::ostream& os, const Tensor& t);

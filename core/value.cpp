@@ -1,6 +1,8 @@
 #include "ember/core/value.h"
 
+#include <cmath>
 #include <limits>
+#include <sstream>
 
 namespace ember {
 
@@ -48,18 +50,81 @@ void Value::expect(Kind k) const {
   EMBER_CHECK(kind_ == k, "Value: expected ", kind_str(k), ", found ", kind_str(kind_));
 }
 
+namespace {
+constexpr int64_t kExactIntInDouble = int64_t(1) << 53;  // every int of at most this size is a double exactly
+
+bool is_scalar_tensor(const Tensor& t) { return t.defined() && t.dim() == 0; }
+
+// The value of a 0-dim tensor, read on the host: as an int64 for integer dtypes, else as a double.
+struct Scalar {
+  bool integral = false;
+  int64_t i = 0;
+  double d = 0;
+};
+Scalar scalar_of(const Tensor& t) {
+  Tensor c = t.to(kCPU);
+  Scalar s;
+  switch (c.dtype()) {
+    case kInt64: s.integral = true; s.i = c.data<int64_t>()[0]; break;
+    case kUInt8: s.integral = true; s.i = c.data<uint8_t>()[0]; break;
+    case kBool: s.integral = true; s.i = c.data<bool>()[0] ? 1 : 0; break;
+    case kFloat32: s.d = c.data<float>()[0]; break;
+    case kFloat64: s.d = c.data<double>()[0]; break;
+  }
+  return s;
+}
+
+std::string number_str(double d) {
+  std::ostringstream os;
+  os.precision(17);
+  os << d;
+  return os.str();
+}
+
+// A double holding a whole number within int64's range, as that int; throws otherwise.
+int64_t whole(double d, const char* found) {
+  EMBER_CHECK(std::isfinite(d) && std::floor(d) == d && d >= -9223372036854775808.0 && d < 9223372036854775808.0,
+              "Value: expected int, found ", found, " ", number_str(d), " (not a whole number in int64's range)");
+  return int64_t(d);
+}
+
+double exact_double(int64_t i, const char* found) {
+  EMBER_CHECK(i >= -kExactIntInDouble && i <= kExactIntInDouble, "Value: expected double, found ", found, " ", i,
+              ", which no double holds exactly (beyond 2^53)");
+  return double(i);
+}
+}  // namespace
+
+bool Value::is_number() const {
+  if (is_int() || is_double()) return true;
+  return kind_ == Kind::Tensor && is_scalar_tensor(tensor_) && tensor_.dtype() != kBool;
+}
+
 bool Value::as_bool() const {
+  if (kind_ == Kind::Tensor && is_scalar_tensor(tensor_) && tensor_.dtype() == kBool) return scalar_of(tensor_).i != 0;
   expect(Kind::Bool);
   return int_ != 0;
 }
 
 int64_t Value::as_int() const {
+  if (kind_ == Kind::Double) return whole(double_, "double");
+  if (kind_ == Kind::Tensor && is_scalar_tensor(tensor_) && tensor_.dtype() != kBool) {
+    Scalar s = scalar_of(tensor_);
+    return s.integral ? s.i : whole(s.d, "a 0-dim tensor holding");
+  }
   expect(Kind::Int);
   return int_;
 }
 
 double Value::as_double() const {
-  if (kind_ == Kind::Int) return double(int_);
+  if (kind_ == Kind::Int) return exact_double(int_, "int");
+  if (kind_ == Kind::Tensor && is_scalar_tensor(tensor_) && tensor_.dtype() != kBool) {
+    Scalar s = scalar_of(tensor_);
+    return s.integral ? exact_double(s.i, "a 0-dim tensor holding") : s.d;
+  }
+  if (kind_ == Kind::Tensor)
+    EMBER_CHECK(!tensor_.defined() || tensor_.dim() == 0, "Value: expected double, found a tensor of shape ",
+                shape_str(tensor_.shape()), " (only a 0-dim tensor reads as a number)");
   EMBER_CHECK(kind_ == Kind::Double, "Value: expected double, found ", kind_str(kind_));
   return double_;
 }

@@ -45,16 +45,27 @@ class Value {
   bool is_bool() const { return kind_ == Kind::Bool; }
   bool is_int() const { return kind_ == Kind::Int; }
   bool is_double() const { return kind_ == Kind::Double; }
-  bool is_number() const { return is_int() || is_double(); }
+  // An int, a double, or a 0-dim tensor of a numeric dtype (float32, float64, int64, uint8): what
+  // as_double() may read. PyTorch saves `'loss': loss` as a 0-dim tensor, and a scheduler that ran
+  // on a tensor learning rate keeps it one; both read here as the number they hold.
+  bool is_number() const;
   bool is_string() const { return kind_ == Kind::String; }
   bool is_tensor() const { return kind_ == Kind::Tensor; }
   bool is_list() const { return kind_ == Kind::List; }
   bool is_dict() const { return kind_ == Kind::Dict; }
 
-  // Typed access; a wrong kind throws "expected int, found string".
+  // Typed access; a wrong kind throws "expected int, found string". A number converts to another
+  // kind only where the conversion is exact, and a 0-dim tensor (on any device) reads as the number
+  // it holds under the same rule:
+  //   as_double(): a double; an int, or an int64/uint8 tensor, within +-2^53; a float32 or float64
+  //                tensor (a float32 gives its own value: 0.1f reads as 0.10000000149011612, not 0.1);
+  //   as_int():    an int; an int64/uint8 tensor; a double or a float tensor holding a whole number
+  //                in int64's range (PyTorch's Adam keeps `step` as the float tensor 3.0);
+  //   as_bool():   a bool or a 0-dim bool tensor (no number converts to bool).
+  // Anything else throws, naming the value: "Value: 2.5 is not a whole number, found double".
   bool as_bool() const;
   int64_t as_int() const;
-  double as_double() const;  // an int converts
+  double as_double() const;
   const std::string& as_string() const;
   const Tensor& as_tensor() const;
   const List& as_list() const;

@@ -1,6 +1,6 @@
 #pragma once
 // The CUDA backend: the same kernels as CpuBackend, name for name, one file per family in cuda/.
-// Plain C++ (no CUDA headers), so core/backend.cpp and the tests can include it; the stream,
+// Plain C++ (no CUDA headers), shared by module.cpp and the .cu files of the module; the stream,
 // allocator and library handles live behind cuda::Context (cuda/context.h).
 //
 // All work of a device runs in order on one stream of its own. Memory comes from a caching
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ember/core/backend.h"
+#include "ember/core/cuda.h"
 
 namespace ember {
 
@@ -24,35 +25,8 @@ namespace cuda {
 
 struct Context;
 
-// Waits for every queued kernel and copy on the device, then throws any error a kernel reported
-// since the last synchronisation (an nll_loss target out of range). Copies to the host do this too.
-void synchronize(int device = 0);
-
-// cuDNN: whether it was built in (EMBER_CUDNN), and whether conv2d uses it (on by default where
-// built). Off, conv2d runs Ember's own im2col + cuBLAS kernels.
-bool cudnn_built();
-void set_cudnn_enabled(bool on);
-bool cudnn_enabled();
-
-struct MemoryStats {
-  size_t in_use_bytes = 0;      // held by live tensors (rounded block sizes)
-  size_t cached_bytes = 0;      // freed blocks kept for reuse
-  size_t device_mallocs = 0;    // cudaMalloc calls so far
-  size_t reused_blocks = 0;     // allocations served from the cache
-};
-MemoryStats memory_stats(int device = 0);
-// Returns the cached blocks to the driver (cudaFree); live tensors are untouched.
-void empty_cache(int device = 0);
-
-// Kernel timing with CUDA events around every backend call (off by default). profile_report()
-// synchronises, and lists the calls by total GPU time, longest first.
-struct ProfileEntry {
-  std::string name;
-  int64_t calls = 0;
-  double total_ms = 0;
-};
-void profile_start(int device = 0);
-std::vector<ProfileEntry> profile_report(int device = 0);  // also stops profiling
+// synchronize, cudnn_*, memory_stats, empty_cache and profile_*: declared in core/cuda.h, defined
+// here (context.cpp) and reached through the module table (module.cpp).
 
 }  // namespace cuda
 

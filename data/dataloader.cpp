@@ -1,6 +1,7 @@
 #include "ember/data/dataloader.h"
 
 #include <algorithm>
+#include <bit>
 #include <numeric>
 
 namespace ember::data {
@@ -65,6 +66,11 @@ DataLoader::Iterator DataLoader::begin() {
 }
 
 void DataLoader::set_state(const DataLoaderState& state) {
+  const int64_t n = dataset_->size(), b = options_.batch_size();
+  EMBER_CHECK((state.dataset_size < 0 || state.dataset_size == n) && (state.batch_size < 0 || state.batch_size == b),
+              "DataLoader::set_state: the state was saved by a loader over a dataset of ", state.dataset_size,
+              " items with batch_size ", state.batch_size, "; this loader has ", n, " items with batch_size ", b,
+              " (a position means nothing for another dataset or batch size)");
   EMBER_CHECK(state.epoch >= 0, "DataLoader::set_state: invalid epoch ", state.epoch);
   EMBER_CHECK(state.batch >= 0 && (state.batch < num_batches_ || (state.batch == 0 && num_batches_ == 0)),
               "DataLoader::set_state: batch ", state.batch, " out of range [0, ", num_batches_, ") for ",
@@ -77,6 +83,39 @@ void DataLoader::set_state(const DataLoaderState& state) {
     epoch_start_ = state.generator;
     build_order();
   }
+}
+
+}  // namespace ember::data
+
+namespace ember::data {
+
+Value DataLoader::state_dict() const {
+  DataLoaderState s = state();
+  return Value::dict({{"epoch", s.epoch},
+                      {"batch", s.batch},
+                      {"generator", Value::dict({{"seed", std::bit_cast<int64_t>(s.generator.seed)},
+                                                 {"offset", std::bit_cast<int64_t>(s.generator.offset)}})},
+                      {"dataset_size", s.dataset_size},
+                      {"batch_size", s.batch_size}});
+}
+
+void DataLoader::load_state_dict(const Value& v) {
+  const char* where = "DataLoader.load_state_dict: ";
+  EMBER_CHECK(v.is_dict(), where, "expected a dict, found a ", v.kind_name());
+  auto integer = [&](const Value& d, const char* key) {
+    EMBER_CHECK(d.contains(key), where, "missing \"", key, "\"");
+    EMBER_CHECK(d.at(key).is_int(), where, "\"", key, "\" must be an int, found a ", d.at(key).kind_name());
+    return d.at(key).as_int();
+  };
+  DataLoaderState s;
+  s.epoch = integer(v, "epoch");
+  s.batch = integer(v, "batch");
+  EMBER_CHECK(v.contains("generator") && v.at("generator").is_dict(), where, "\"generator\" must be a dict {seed, offset}");
+  s.generator = {std::bit_cast<uint64_t>(integer(v.at("generator"), "seed")),
+                 std::bit_cast<uint64_t>(integer(v.at("generator"), "offset"))};
+  if (v.contains("dataset_size")) s.dataset_size = integer(v, "dataset_size");
+  if (v.contains("batch_size")) s.batch_size = integer(v, "batch_size");
+  set_state(s);
 }
 
 }  // namespace ember::data

@@ -25,13 +25,18 @@
 // later ones; the one thing not carried is a pending end-of-pass (after a state taken right after
 // an epoch's last batch, the restored loader's next pass starts the next epoch at once, as the
 // original's next pass would have). The state is only meaningful for the same dataset size and
-// the same batch_size, shuffle and drop_last.
+// the same batch_size, shuffle and drop_last: it records the dataset size and batch size, and a
+// loader that differs refuses it, naming both.
+//
+// Any Dataset works, a user's own included (data/dataset.h: size() and get(i) are enough), as do
+// TensorDataset, Subset and random_split's parts.
 #include <cstdint>
 #include <iterator>
 #include <optional>
 #include <vector>
 
 #include "ember/core/generator.h"
+#include "ember/core/value.h"
 #include "ember/data/dataset.h"
 
 namespace ember::data {
@@ -63,6 +68,10 @@ struct DataLoaderState {
   int64_t epoch = 0;         // the epoch the next batch comes from (0-based)
   int64_t batch = 0;         // batches of that epoch already yielded, in [0, size())
   GeneratorState generator;  // the shuffle generator at the start of that epoch
+  // What the position means: the loader's dataset size and batch size (-1: not recorded, as in
+  // states saved before they were, which are then taken on trust).
+  int64_t dataset_size = -1;
+  int64_t batch_size = -1;
   bool operator==(const DataLoaderState&) const = default;
 };
 
@@ -85,9 +94,17 @@ class DataLoader {
   int64_t epoch() const { return epoch_; }
   int64_t batch_index() const { return batch_; }
 
-  DataLoaderState state() const { return {epoch_, batch_, epoch_start_}; }
-  // Throws (changing nothing) on a negative epoch or a batch outside [0, size()).
+  DataLoaderState state() const {
+    return {epoch_, batch_, epoch_start_, dataset_->size(), options_.batch_size()};
+  }
+  // Throws (changing nothing) on a negative epoch, a batch outside [0, size()), or a recorded
+  // dataset size or batch size that differs from this loader's.
   void set_state(const DataLoaderState& state);
+  // The state as a checkpoint's value tree: {"epoch", "batch", "generator": {"seed", "offset"},
+  // "dataset_size", "batch_size"} (the generator's words as int64 bit patterns), and back; a missing
+  // dataset_size or batch_size is not checked, any other bad entry throws naming it.
+  Value state_dict() const;
+  void load_state_dict(const Value& state);
 
   class Iterator {
    public:

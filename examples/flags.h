@@ -1,6 +1,8 @@
 #pragma once
 // A small command-line parser for the example programs: --name value, --name=value, boolean
 // --name / --no-name, and --help. Programs print and exit; the library never does.
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -15,15 +17,20 @@ class Flags {
   Flags(std::string program, std::string about) : program_(std::move(program)), about_(std::move(about)) {}
 
   void add(const std::string& name, std::string& field, const std::string& help) {
-    flags_.push_back({name, help, "'" + field + "'", false, [&field](const std::string& v) { field = v; return true; }});
+    flags_.push_back({name, help, "'" + field + "'", false, [&field](const std::string& v) {
+                        field = v;
+                        return std::string();
+                      }});
   }
   void add(const std::string& name, int64_t& field, const std::string& help) {
     flags_.push_back({name, help, std::to_string(field), false, [&field](const std::string& v) {
                         char* end = nullptr;
+                        errno = 0;
                         long long x = std::strtoll(v.c_str(), &end, 10);
-                        if (v.empty() || *end) return false;
+                        if (v.empty() || *end) return "invalid value '" + v + "', expected a whole number";
+                        if (errno == ERANGE) return "'" + v + "' is out of range for a 64-bit integer";
                         field = x;
-                        return true;
+                        return std::string();
                       }});
   }
   void add(const std::string& name, double& field, const std::string& help) {
@@ -32,15 +39,16 @@ class Flags {
     flags_.push_back({name, help, buf, false, [&field](const std::string& v) {
                         char* end = nullptr;
                         double x = std::strtod(v.c_str(), &end);
-                        if (v.empty() || *end) return false;
+                        if (v.empty() || *end) return "invalid value '" + v + "', expected a number";
+                        if (!std::isfinite(x)) return "invalid value '" + v + "', expected a finite number";
                         field = x;
-                        return true;
+                        return std::string();
                       }});
   }
   void add(const std::string& name, bool& field, const std::string& help) {
     flags_.push_back({name, help, field ? "on" : "off", true, [&field](const std::string& v) {
                         field = v == "1";
-                        return true;
+                        return std::string();
                       }});
   }
 
@@ -57,7 +65,10 @@ class Flags {
       }
       bool negated = name.rfind("--no-", 0) == 0;
       Flag* f = find(negated ? "--" + name.substr(5) : name);
-      if (!f || (negated && !f->boolean)) fail("unknown flag " + name + " (see --help)");
+      if (!f || (negated && !f->boolean)) {
+        if (name.rfind("-", 0) != 0) fail("unexpected argument '" + arg + "' (flags start with --; see --help)");
+        fail("unknown flag " + name + " (see --help)");
+      }
       if (f->boolean) {
         if (has_value) fail(name + ": takes no value");
         f->set(negated ? "0" : "1");
@@ -66,7 +77,7 @@ class Flags {
           if (i + 1 >= argc) fail(name + ": missing value");
           value = argv[++i];
         }
-        if (!f->set(value)) fail(name + ": invalid value '" + value + "'");
+        if (std::string problem = f->set(value); !problem.empty()) fail(name + ": " + problem);
       }
       given_.insert(f->name);
     }
@@ -92,7 +103,7 @@ class Flags {
   struct Flag {
     std::string name, help, default_text;
     bool boolean;
-    std::function<bool(const std::string&)> set;
+    std::function<std::string(const std::string&)> set;  // "" or what is wrong with the value
   };
   Flag* find(const std::string& name) {
     for (Flag& f : flags_)

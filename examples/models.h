@@ -25,7 +25,7 @@ struct MNISTNet : nn::Module {
   std::string name() const override { return "MNISTNet"; }
 
   // x: (N, 1, 28, 28) -> (N, 10)
-  Tensor forward(const Tensor& x) {
+  Tensor forward(const Tensor& x) override {
     Tensor h = relu(max_pool2d(conv1(x), 2));  // (N, 10, 12, 12)
     h = relu(max_pool2d(conv2(h), 2));         // (N, 20, 4, 4)
     h = relu(fc1(h.flatten(1)));               // (N, 50)
@@ -54,7 +54,7 @@ struct MNISTNetBN : nn::Module {
   }
   std::string name() const override { return "MNISTNetBN"; }
 
-  Tensor forward(const Tensor& x) {
+  Tensor forward(const Tensor& x) override {
     Tensor h = relu(max_pool2d(bn1(conv1(x)), 2));
     h = relu(max_pool2d(bn2(conv2(h)), 2));
     h = relu(bn3(fc1(h.flatten(1))));
@@ -62,21 +62,11 @@ struct MNISTNetBN : nn::Module {
   }
 };
 
-// A model chosen by name ("mnistnet" or "mnistnet-bn") behind one forward.
-struct AnyMnistModel {
-  std::shared_ptr<nn::Module> module;
-  std::function<Tensor(const Tensor&)> forward;
-};
-
-inline AnyMnistModel make_mnist_model(const std::string& name) {
-  if (name == "mnistnet") {
-    auto m = std::make_shared<MNISTNet>();
-    return {m, [m](const Tensor& x) { return m->forward(x); }};
-  }
-  if (name == "mnistnet-bn") {
-    auto m = std::make_shared<MNISTNetBN>();
-    return {m, [m](const Tensor& x) { return m->forward(x); }};
-  }
+// A model chosen by name ("mnistnet" or "mnistnet-bn"), held through its base class: run it as
+// (*model)(x), which calls the model's own forward.
+inline std::shared_ptr<nn::Module> make_mnist_model(const std::string& name) {
+  if (name == "mnistnet") return std::make_shared<MNISTNet>();
+  if (name == "mnistnet-bn") return std::make_shared<MNISTNetBN>();
   EMBER_FAIL("unknown model '", name, "' (expected mnistnet or mnistnet-bn)");
 }
 

@@ -11,7 +11,7 @@
 #include <iterator>
 #include <vector>
 
-#include "ember/core/backend.h"
+#include "ember/core/cuda.h"
 #include "examples/flags.h"
 #include "examples/sd_common.h"
 #include "ember/io/interop/serialize.h"

@@ -10,6 +10,7 @@
 
 #include "ember/io/atomic_file.h"
 #include "ember/io/format.h"
+#include "ember/io/text.h"
 
 namespace ember::io {
 
@@ -76,7 +77,7 @@ const Value& find_path(const Value& tree, const std::string& path) {
                   items.size(), plain ? "" : " (a list index is a plain non-negative integer)");
       node = &items[size_t(idx)];
     } else {
-      EMBER_FAIL("\"", so_far, "\" is a ", node->kind_name(), ", so it has no key \"", part, "\"");
+      EMBER_FAIL("\"", so_far, "\" is ", a_or_an(node->kind_name()), ", so it has no key \"", part, "\"");
     }
     so_far = child_path(so_far, escape_key(part));
   }

@@ -23,6 +23,17 @@ inline std::string printable(const std::string& s, size_t limit = 80) {
   return out;
 }
 
+// "an int", "a dict": a noun with its indefinite article (vowel-initial words take "an").
+inline std::string a_or_an(const std::string& noun) {
+  bool vowel = !noun.empty() && std::string("aeiou").find(noun[0]) != std::string::npos;
+  return (vowel ? "an " : "a ") + noun;
+}
+
+// "1 tensor", "2 tensors"; "1 entry", "2 entries" with the plural given.
+inline std::string count_of(uint64_t n, const std::string& noun, const std::string& plural = "") {
+  return std::to_string(n) + " " + (n == 1 ? noun : plural.empty() ? noun + "s" : plural);
+}
+
 // A CRC32 as "0x" and eight lowercase hex digits.
 inline std::string hex32(uint32_t v) {
   char buf[16];

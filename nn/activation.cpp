@@ -21,15 +21,5 @@ Tensor Dropout::forward(const Tensor& x) {
 
 std::string Dropout::extra_repr() const { return "p=" + py_float(p_) + ", inplace=False"; }
 
-Tensor Sequential::forward(const Tensor& x) {
-  Tensor y = x;
-  for (auto& f : forwards_) y = f(y);
-  return y;
-}
-
-Module& Sequential::operator[](size_t i) {
-  EMBER_CHECK(i < forwards_.size(), "Sequential: index ", i, " out of range for ", forwards_.size(), " modules");
-  return child(std::to_string(i));
-}
 
 }  // namespace ember::nn

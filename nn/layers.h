@@ -1,5 +1,6 @@
 #pragma once
-// The layers: Linear, Conv2d, MaxPool2d, BatchNorm1d/2d, ReLU, Flatten, Dropout and Sequential.
+// The layers: Linear, Conv2d, MaxPool2d, BatchNorm1d/2d, ReLU, Flatten, Dropout (Sequential and
+// ModuleList are in nn/containers.h).
 // Each takes a plain options struct with chained setters (or its common arguments directly),
 // validates it in the constructor, names its parameters and buffers as PyTorch does, initialises
 // them as PyTorch does (from ember::default_generator(), so ember::manual_seed fixes a model) and
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "ember/core/ops.h"
+#include "ember/nn/containers.h"
 #include "ember/nn/module.h"
 #include "ember/nn/options.h"
 
@@ -32,8 +34,7 @@ class Linear : public Module {
   explicit Linear(const LinearOptions& options);
   Linear(int64_t in_features, int64_t out_features, bool bias = true)
       : Linear(LinearOptions(in_features, out_features).bias(bias)) {}
-  Tensor forward(const Tensor& x);
-  Tensor operator()(const Tensor& x) { return forward(x); }
+  Tensor forward(const Tensor& x) override;
   // weight and bias ~ U(-1/sqrt(in_features), 1/sqrt(in_features)), as PyTorch.
   void reset_parameters();
   const LinearOptions& options() const { return options_; }
@@ -64,8 +65,7 @@ class Conv2d : public Module {
   explicit Conv2d(const Conv2dOptions& options);
   Conv2d(int64_t in_channels, int64_t out_channels, IntOrPair kernel_size)
       : Conv2d(Conv2dOptions(in_channels, out_channels, kernel_size)) {}
-  Tensor forward(const Tensor& x);
-  Tensor operator()(const Tensor& x) { return forward(x); }
+  Tensor forward(const Tensor& x) override;
   // weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in_channels * kh * kw.
   void reset_parameters();
   const Conv2dOptions& options() const { return options_; }
@@ -91,8 +91,7 @@ class MaxPool2d : public Module {
  public:
   explicit MaxPool2d(const MaxPool2dOptions& options);
   explicit MaxPool2d(IntOrPair kernel_size) : MaxPool2d(MaxPool2dOptions(kernel_size)) {}
-  Tensor forward(const Tensor& x);
-  Tensor operator()(const Tensor& x) { return forward(x); }
+  Tensor forward(const Tensor& x) override;
   const MaxPool2dOptions& options() const { return options_; }
   std::string name() const override { return "MaxPool2d"; }
   std::string extra_repr() const override;
@@ -118,8 +117,7 @@ struct BatchNormOptions {
 
 class BatchNormBase : public Module {
  public:
-  Tensor forward(const Tensor& x);
-  Tensor operator()(const Tensor& x) { return forward(x); }
+  Tensor forward(const Tensor& x) override;
   void reset_running_stats();
   void reset_parameters();
   const BatchNormOptions& options() const { return options_; }
@@ -157,8 +155,7 @@ class BatchNorm2d : public BatchNormBase {
 // ---- activations and reshaping ----
 class ReLU : public Module {
  public:
-  Tensor forward(const Tensor& x) { return relu(x); }
-  Tensor operator()(const Tensor& x) { return forward(x); }
+  Tensor forward(const Tensor& x) override { return relu(x); }
   std::string name() const override { return "ReLU"; }
 };
 
@@ -166,8 +163,7 @@ class ReLU : public Module {
 class Flatten : public Module {
  public:
   explicit Flatten(int64_t start_dim = 1, int64_t end_dim = -1) : start_dim_(start_dim), end_dim_(end_dim) {}
-  Tensor forward(const Tensor& x) { return x.flatten(start_dim_, end_dim_); }
-  Tensor operator()(const Tensor& x) { return forward(x); }
+  Tensor forward(const Tensor& x) override { return x.flatten(start_dim_, end_dim_); }
   std::string name() const override { return "Flatten"; }
   std::string extra_repr() const override;
 
@@ -181,8 +177,7 @@ class Dropout : public Module {
  public:
   explicit Dropout(double p = 0.5);
   Dropout(double p, Generator& gen);
-  Tensor forward(const Tensor& x);
-  Tensor operator()(const Tensor& x) { return forward(x); }
+  Tensor forward(const Tensor& x) override;
   double p() const { return p_; }
   std::string name() const override { return "Dropout"; }
   std::string extra_repr() const override;
@@ -190,38 +185,6 @@ class Dropout : public Module {
  private:
   double p_;
   Generator* gen_ = nullptr;
-};
-
-// ---- Sequential: owned children named "0", "1", ..., applied in order ----
-//   auto net = std::make_shared<Sequential>(std::make_shared<Linear>(4, 8), std::make_shared<ReLU>());
-//   net->emplace_back<Linear>(8, 2);
-// Each child needs a `Tensor forward(const Tensor&)`.
-class Sequential : public Module {
- public:
-  Sequential() = default;
-  template <class... M>
-  explicit Sequential(std::shared_ptr<M>... modules) {
-    (push_back(std::move(modules)), ...);
-  }
-  template <class M>
-  M& push_back(std::shared_ptr<M> module) {
-    EMBER_CHECK(module, "Sequential: can't add a null module at index ", forwards_.size());
-    M* raw = module.get();
-    forwards_.push_back([raw](const Tensor& x) { return raw->forward(x); });
-    return register_module(std::to_string(forwards_.size() - 1), std::move(module));
-  }
-  template <class M, class... Args>
-  M& emplace_back(Args&&... args) {
-    return push_back(std::make_shared<M>(std::forward<Args>(args)...));
-  }
-  Tensor forward(const Tensor& x);
-  Tensor operator()(const Tensor& x) { return forward(x); }
-  size_t size() const { return forwards_.size(); }
-  Module& operator[](size_t i);
-  std::string name() const override { return "Sequential"; }
-
- private:
-  std::vector<std::function<Tensor(const Tensor&)>> forwards_;
 };
 
 }  // namespace ember::nn

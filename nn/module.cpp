@@ -117,6 +117,40 @@ void Module::add_child(const std::string& name, Module* child, std::shared_ptr<M
   check_name(name, "module");
   EMBER_CHECK(child != this, this->name(), ": can't register a module as its own child \"", name, "\"");
   children_.insert(name, Child{child, std::move(owned)});
+  child->registered_ = true;
+}
+
+// ---- running ----
+
+namespace {
+// The modules whose operator() is running on this thread, outermost first.
+thread_local std::vector<const Module*> t_calls;
+
+bool has_state(Module& m) {
+  for (Module* d : m.modules()) {
+    if (!d->named_parameters(false).empty() || !d->named_buffers(false).empty()) return true;
+  }
+  return false;
+}
+}  // namespace
+
+Tensor Module::forward(const Tensor& x) {
+  EMBER_FAIL(name(), " has no forward(const Tensor&): declare `Tensor forward(const Tensor& x)` in it ",
+             "(a module whose forward takes other arguments is called by that forward directly)");
+}
+
+Tensor Module::operator()(const Tensor& x) {
+  if (!t_calls.empty() && !registered_ && has_state(*this)) {
+    EMBER_FAIL(name(), " was called inside ", t_calls.back()->name(), "'s forward but was never registered: ",
+               "its parameters and buffers are missing from parameters(), state_dict() and the optimizer. ",
+               "Register it in the constructor of ", t_calls.back()->name(),
+               " with register_module(\"<name>\", <member>)");
+  }
+  t_calls.push_back(this);
+  struct Pop {
+    ~Pop() { t_calls.pop_back(); }
+  } pop;
+  return forward(x);
 }
 
 // ---- access ----

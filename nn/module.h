@@ -10,7 +10,8 @@
 //   };
 //
 // Children registered by reference are members of their parent (not owned); children registered
-// as std::shared_ptr are owned (Sequential). Modules are neither copyable nor movable: a parent
+// as std::shared_ptr are owned (Sequential, ModuleList). Run a model as model(x): a member layer
+// with parameters that was never registered is then refused by name (operator() below). Modules are neither copyable nor movable: a parent
 // holds the addresses of its member children.
 //
 // Names follow PyTorch: named_parameters() gives "conv1.weight", "bn1.bias" in registration order
@@ -51,6 +52,18 @@ class Module {
   virtual std::string name() const;
   // What goes inside the parentheses when printing (Linear: "in_features=320, out_features=50, bias=True").
   virtual std::string extra_repr() const { return ""; }
+
+  // ---- running it ----
+  // The forward pass of a module that maps one tensor to one tensor: every layer, Sequential, and a
+  // user's model that declares `Tensor forward(const Tensor& x)` (it overrides this one). So a model
+  // can be held and run through a base-class handle: std::shared_ptr<nn::Module> m = ...; (*m)(x).
+  // The default throws, naming the module.
+  virtual Tensor forward(const Tensor& x);
+  // forward(x), as PyTorch's __call__. Inside another module's call it also catches a forgotten
+  // register_module: a module with parameters or buffers that was never registered anywhere is
+  // refused with an error naming its type and the caller, since its tensors would be missing from
+  // the caller's parameters() and state_dict().
+  Tensor operator()(const Tensor& x);
 
   // ---- registration; a name already registered is replaced in place ----
   // Registers `t` as a leaf parameter (requires_grad set) and returns the registered handle.
@@ -134,6 +147,7 @@ class Module {
   OrderedDict<Buffer> buffers_;
   OrderedDict<Child> children_;
   bool training_ = true;
+  bool registered_ = false;  // registered as some module's child
 };
 
 std::ostream& operator<<(std::ostream& os, const Module& m);

@@ -1,8 +1,10 @@
 #include "ember/optim/optimizer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
+#include "ember/core/options.h"
 #include "ember/core/autograd.h"
 
 namespace ember::optim {
@@ -49,6 +51,13 @@ void Optimizer::zero_grad(bool set_to_none) {
     }
 }
 
+double Optimizer::momentum(size_t group) const {
+  EMBER_FAIL(kind(), " has no momentum for a scheduler to cycle");
+}
+void Optimizer::set_momentum(size_t group, double momentum) {
+  EMBER_FAIL(kind(), " has no momentum for a scheduler to cycle");
+}
+
 const OrderedDict<Tensor>& Optimizer::state(const Tensor& param) const {
   for (const auto& g : groups_)
     for (size_t i = 0; i < g.params.size(); ++i)
@@ -71,6 +80,7 @@ Value Optimizer::state_dict() const {
       state.insert(std::to_string(index), Value(std::move(entry)));
     }
     Value::Dict group = group_options(g);
+    if (groups_[g].initial_lr) group.insert("initial_lr", Value(*groups_[g].initial_lr));
     group.insert("params", Value(std::move(indices)));
     param_groups.push_back(Value(std::move(group)));
   }
@@ -79,6 +89,90 @@ Value Optimizer::state_dict() const {
   out.insert("param_groups", Value(std::move(param_groups)));
   return Value(std::move(out));
 }
+
+Optimizer::GroupReader::GroupReader(const char* kind, size_t g, const Value& group)
+    : where_(std::string(kind) + ".load_state_dict: parameter group " + std::to_string(g)), group_(group) {
+  EMBER_CHECK(group.contains("lr"), where_, ": \"lr\" is missing (expected the group's learning rate)");
+}
+
+void Optimizer::GroupReader::fail(const char* key, const std::string& expected, const std::string& found) const {
+  EMBER_FAIL(where_, ": \"", key, "\" must be ", expected, ", found ", found);
+}
+
+static std::string found_str(const Value& v) {
+  if (v.is_number()) return short_float(v.as_double());
+  if (v.is_bool()) return v.as_bool() ? "true" : "false";
+  if (v.is_tensor() && v.as_tensor().defined()) return "a tensor of shape " + shape_str(v.as_tensor().shape());
+  return std::string("a ") + v.kind_name();
+}
+
+void Optimizer::GroupReader::number(const char* key, double& out, double min) const {
+  if (!group_.contains(key)) return;
+  const Value& v = group_.at(key);
+  std::string expected = min > -1e308 ? "a number >= " + short_float(min) : "a number";
+  if (!v.is_number()) fail(key, expected, found_str(v));
+  double x = v.as_double();
+  if (!(x >= min)) fail(key, expected, short_float(x));
+  out = x;
+}
+
+void Optimizer::GroupReader::flag(const char* key, bool& out) const {
+  if (!group_.contains(key)) return;
+  const Value& v = group_.at(key);
+  if (!v.is_bool()) fail(key, "a bool", found_str(v));
+  out = v.as_bool();
+}
+
+void Optimizer::GroupReader::betas(const char* key, std::pair<double, double>& out) const {
+  if (!group_.contains(key)) return;
+  const Value& v = group_.at(key);
+  const char* expected = "two numbers in [0, 1)";
+  if (!v.is_list() || v.size() != 2) fail(key, expected, found_str(v));
+  if (!v.at(0).is_number() || !v.at(1).is_number())
+    fail(key, expected, "[" + found_str(v.at(0)) + ", " + found_str(v.at(1)) + "]");
+  double b1 = v.at(0).as_double(), b2 = v.at(1).as_double();
+  if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1))
+    fail(key, expected, "[" + short_float(b1) + ", " + short_float(b2) + "]");
+  out = {b1, b2};
+}
+
+namespace {
+// Each optimizer kind's parameter-group keys, to name the kind a foreign state dict comes from.
+struct KindKeys {
+  const char* kind;
+  std::vector<std::string> keys;
+  std::vector<std::string> state;
+};
+const std::vector<KindKeys>& known_kinds() {
+  static const std::vector<KindKeys> kinds = {
+      {"SGD", {"lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"}, {"momentum_buffer"}},
+      {"Adam", {"lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"},
+       {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}},
+      {"AdamW", {"lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"},
+       {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}},
+      {"RMSprop", {"lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize"},
+       {"step", "square_avg", "momentum_buffer", "grad_avg"}},
+      {"Adagrad", {"lr", "lr_decay", "eps", "weight_decay", "initial_accumulator_value", "maximize"}, {"step", "sum"}},
+  };
+  return kinds;
+}
+
+bool has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
+  std::string out;
+  for (const auto& x : v) out += (out.empty() ? "" : sep) + x;
+  return out;
+}
+
+// "Adam or AdamW": the kinds that have `key` (a group key, or a state name when `state`) but not `kind`.
+std::string kinds_with(const std::string& key, bool state) {
+  std::vector<std::string> out;
+  for (const auto& k : known_kinds())
+    if (has(state ? k.state : k.keys, key)) out.push_back(k.kind);
+  return out.empty() ? "" : join(out, " or ") + "'s";
+}
+}  // namespace
 
 // "12" -> 12; anything but plain decimal digits -> -1.
 static int64_t parse_index(const std::string& s) {
@@ -115,7 +209,22 @@ void Optimizer::load_state_dict(const Value& sd) {
       EMBER_CHECK(id_map.emplace(id, std::make_pair(g, i)).second, where, "parameter index ", id,
                   " appears twice in \"param_groups\"");
     }
+    // A key another kind has and this one lacks: a state dict of another optimizer.
+    std::vector<std::string> own;
+    for (const auto& [k, unused] : group_options(g)) own.push_back(k);
+    for (const auto& [k, unused] : group.as_dict()) {
+      if (k == "params" || has(own, k)) continue;
+      bool foreign = false;
+      for (const auto& kk : known_kinds()) foreign = foreign || has(kk.keys, k);
+      EMBER_CHECK(!foreign, where, "parameter group ", g, " has \"", k, "\", which ", kind(),
+                  " does not have: expected a ", kind(), " state dict (group keys ", join(own),
+                  "), found ", kinds_with(k, false), " (a state dict of another optimizer)");
+    }
     check_group_options(g, group);
+    if (group.contains("initial_lr"))
+      EMBER_CHECK(group.at("initial_lr").is_number() && group.at("initial_lr").as_double() >= 0, where,
+                  "parameter group ", g, ": \"initial_lr\" must be a number >= 0, found ",
+                  found_str(group.at("initial_lr")));
   }
 
   // Check and convert every state tensor before changing anything.
@@ -132,22 +241,47 @@ void Optimizer::load_state_dict(const Value& sd) {
     const Tensor& param = groups_[g].params[i];
     EMBER_CHECK(entry.is_dict(), where, "state of parameter ", key, " must be a dict, found a ", entry.kind_name());
     for (const auto& [name, v] : entry.as_dict()) {
-      EMBER_CHECK(std::find(names.begin(), names.end(), name) != names.end(), where, "unknown state \"", name,
-                  "\" for parameter ", key);
+      if (!has(names, name)) {
+        std::string other = kinds_with(name, true);
+        EMBER_FAIL(where, "state of parameter ", key, " has \"", name, "\", which ", kind(), " does not keep: expected ",
+                   join(names, " or "),
+                   other.empty() ? std::string() : ", found " + other + " state (a state dict of another optimizer)");
+      }
+      if (name == "step") {
+        // PyTorch 1.13 keeps a 0-dim float32 tensor (shape [1] when capturable), older ones and
+        // RMSprop in 1.13 a Python int: all read as the count they hold.
+        bool one = v.is_tensor() && v.as_tensor().defined() && v.as_tensor().numel() == 1;
+        Value n = one && v.as_tensor().dim() != 0 ? Value(v.as_tensor().reshape({})) : v;
+        EMBER_CHECK(n.is_number(), where, "state \"step\" of parameter ", key,
+                    " must be a number or a one-element tensor, found ", found_str(v));
+        double s = n.as_double();
+        EMBER_CHECK(s >= 0 && s <= double(1 << 24) && std::floor(s) == s, where, "state \"step\" of parameter ", key,
+                    " must be a whole number in [0, 2^24], found ", short_float(s));
+        new_state[g][i].insert(name, scalar_tensor(s, kFloat32));
+        continue;
+      }
       EMBER_CHECK(v.is_tensor() && v.as_tensor().defined(), where, "state \"", name, "\" of parameter ", key,
                   " must be a tensor, found a ", v.kind_name());
       const Tensor& t = v.as_tensor();
       EMBER_CHECK(t.shape() == param.shape(), where, "state \"", name, "\" of parameter ", key, " has shape ",
-                  shape_str(t.shape()), ", the parameter has shape ", shape_str(param.shape()));
+                  shape_str(t.shape()), ", expected the parameter's shape ", shape_str(param.shape()));
+      EMBER_CHECK(is_floating(t.dtype()), where, "state \"", name, "\" of parameter ", key,
+                  " must be a floating tensor, found ", dtype_name(t.dtype()));
       Tensor c = t.detach().to(param.device());
-      if (is_floating(c.dtype())) c = c.to(param.dtype());
+      c = c.to(param.dtype());
       if (c.shares_storage(t)) c = c.clone();
       new_state[g][i].insert(name, c.detach());
     }
+    for (const std::string& need : required_state(g, saved_groups.at(g)))
+      EMBER_CHECK(new_state[g][i].contains(need), where, "state of parameter ", key, " lacks \"", need, "\" (", kind(),
+                  " keeps ", join(required_state(g, saved_groups.at(g))), " for each parameter it has stepped)");
   }
 
   for (size_t g = 0; g < groups_.size(); ++g) {
     set_group_options(g, saved_groups.at(g));
+    const Value& group = saved_groups.at(g);
+    groups_[g].initial_lr =
+        group.contains("initial_lr") ? std::optional<double>(group.at("initial_lr").as_double()) : std::nullopt;
     groups_[g].state = std::move(new_state[g]);
   }
 }

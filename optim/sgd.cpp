@@ -95,35 +95,26 @@ Value::Dict SGD::group_options(size_t g) const {
   return d;
 }
 
-// Reads a loaded group; keys it lacks keep `base`'s values, keys it has must be numbers (bools for
-// nesterov and maximize). Extra keys (PyTorch's "foreach", "initial_lr") are ignored.
-static SGDOptions parse_group(const Value& group, const SGDOptions& base) {
-  SGDOptions o = base;
-  auto number = [&](const char* key, auto setter) {
-    if (!group.contains(key)) return;
-    const Value& v = group.at(key);
-    EMBER_CHECK(v.is_number(), "SGD.load_state_dict: \"", key, "\" must be a number, found a ", v.kind_name());
-    setter(v.as_double());
-  };
-  auto flag = [&](const char* key, auto setter) {
-    if (!group.contains(key)) return;
-    const Value& v = group.at(key);
-    EMBER_CHECK(v.is_bool(), "SGD.load_state_dict: \"", key, "\" must be a bool, found a ", v.kind_name());
-    setter(v.as_bool());
-  };
-  EMBER_CHECK(group.contains("lr"), "SGD.load_state_dict: a parameter group has no \"lr\"");
-  number("lr", [&](double v) { o.lr(v); });
-  number("momentum", [&](double v) { o.momentum(v); });
-  number("dampening", [&](double v) { o.dampening(v); });
-  number("weight_decay", [&](double v) { o.weight_decay(v); });
-  flag("nesterov", [&](bool v) { o.nesterov(v); });
-  flag("maximize", [&](bool v) { o.maximize(v); });
+// Reads a loaded group (optimizer.h's GroupReader); keys it lacks keep `base`'s values. Extra keys
+// (PyTorch's "foreach", "initial_lr") are ignored.
+static SGDOptions parse_group(size_t g, const Value& group, const SGDOptions& base) {
+  Optimizer::GroupReader r("SGD", g, group);
+  double lr = base.lr(), momentum = base.momentum(), dampening = base.dampening(), wd = base.weight_decay();
+  bool nesterov = base.nesterov(), maximize = base.maximize();
+  r.number("lr", lr, 0);
+  r.number("momentum", momentum, 0);
+  r.number("dampening", dampening);
+  r.number("weight_decay", wd, 0);
+  r.flag("nesterov", nesterov);
+  r.flag("maximize", maximize);
+  SGDOptions o(lr);
+  o.momentum(momentum).dampening(dampening).weight_decay(wd).nesterov(nesterov).maximize(maximize);
   check_sgd_options(o);
   return o;
 }
 
-void SGD::check_group_options(size_t g, const Value& group) const { parse_group(group, options_[g]); }
+void SGD::check_group_options(size_t g, const Value& group) const { parse_group(g, group, options_[g]); }
 
-void SGD::set_group_options(size_t g, const Value& group) { options_[g] = parse_group(group, options_[g]); }
+void SGD::set_group_options(size_t g, const Value& group) { options_[g] = parse_group(g, group, options_[g]); }
 
 }  // namespace ember::optim

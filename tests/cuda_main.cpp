@@ -5,7 +5,7 @@
 
 #include <cstdio>
 
-#include "ember/core/backend.h"
+#include "ember/core/cuda.h"
 
 int main(int argc, char** argv) {
   if (ember::cuda_device_count() == 0) {

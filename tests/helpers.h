@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "ember/core/backend.h"
+#include "ember/core/cuda.h"
 #include "ember/core/ops.h"
 
 namespace ember::test {

@@ -13,9 +13,7 @@
 
 #include "ember/core/determinism.h"
 #include "helpers.h"
-#ifdef EMBER_WITH_CUDA
-#include "ember/cuda/cuda_backend.h"
-#endif
+#include "ember/core/cuda.h"
 
 using namespace ember;
 using test::check_close;
@@ -237,7 +235,6 @@ TEST_CASE("parity: conv2d and max_pool2d") {
   for (const Case& c : conv_pool_cases()) check_case(c);
 }
 
-#ifdef EMBER_WITH_CUDA
 TEST_CASE("parity: conv2d through Ember's im2col + cuBLAS kernels and through cuDNN") {
   const bool was = cuda::cudnn_enabled();
   for (bool use_cudnn : {false, true}) {
@@ -252,7 +249,6 @@ TEST_CASE("parity: conv2d through Ember's im2col + cuBLAS kernels and through cu
   }
   cuda::set_cudnn_enabled(was);
 }
-#endif
 
 TEST_CASE("parity: batch_norm, losses, dropout and argmax") {
   for (const Case& c : norm_loss_cases()) check_case(c);

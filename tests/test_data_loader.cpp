@@ -12,6 +12,7 @@
 
 #include "ember/data/dataloader.h"
 #include "ember/data/idx.h"
+#include "ember/data/md5.h"
 #include "ember/data/mnist.h"
 #include "helpers.h"
 
@@ -433,7 +434,7 @@ TEST_CASE("DataLoader state: restoring mid-epoch yields exactly the uninterrupte
     DataLoader again(ds, DataLoaderOptions(7).shuffle(true).seed(5));
     again.set_state(saved);
     CHECK(one_pass(again) == after);
-    CHECK(saved_last == DataLoaderState{1, 0, saved_last.generator});
+    CHECK(saved_last == DataLoaderState{1, 0, saved_last.generator, 50, 7});  // with the sizes it means
     DataLoader last(ds, DataLoaderOptions(7).shuffle(true).seed(5));
     last.set_state(saved_last);
     CHECK(one_pass(last) == one_pass(loader));
@@ -443,7 +444,7 @@ TEST_CASE("DataLoader state: restoring mid-epoch yields exactly the uninterrupte
     CHECK(error_of([&] { loader.set_state({0, 8, {}}); }) ==
           "DataLoader::set_state: batch 8 out of range [0, 8) for 8 batches per epoch (50 items, batch_size 7)");
     CHECK(error_of([&] { loader.set_state({-1, 0, {}}); }) == "DataLoader::set_state: invalid epoch -1");
-    CHECK(loader.state() == DataLoaderState{0, 0, loader.state().generator});
+    CHECK(loader.state() == DataLoaderState{0, 0, loader.state().generator, 50, 7});
   }
 }
 
@@ -489,4 +490,43 @@ TEST_CASE("the real MNIST and Fashion-MNIST files, when present") {
     CHECK(mean == doctest::Approx(FashionMNIST::kMean).epsilon(1e-3));
     CHECK(std::sqrt(sum2 / n - mean * mean) == doctest::Approx(FashionMNIST::kStd).epsilon(1e-3));
   }
+}
+
+TEST_CASE("md5 matches RFC 1321's test suite and md5sum, fed in pieces or whole") {
+  CHECK(md5_hex("", 0) == "d41d8cd98f00b204e9800998ecf8427e");
+  CHECK(md5_hex("abc", 3) == "900150983cd24fb0d6963f7d28e17f72");
+  std::string digits = "12345678901234567890123456789012345678901234567890123456789012345678901234567890";
+  CHECK(md5_hex(digits.data(), digits.size()) == "57edf4a22be3c955ac49da2e2107b67a");
+  Md5 pieces;  // block boundaries crossed at odd places
+  for (size_t i = 0; i < digits.size(); i += 7) pieces.update(digits.data() + i, std::min<size_t>(7, digits.size() - i));
+  CHECK(pieces.hex_digest() == "57edf4a22be3c955ac49da2e2107b67a");
+}
+
+TEST_CASE("a folder of the other dataset's published files is refused, naming both") {
+  const std::string mnist_dir = std::string(EMBER_SOURCE_DIR) + "/datasets/mnist";
+  REQUIRE_MESSAGE(!find_raw_or_gz(mnist_dir + "/t10k-labels-idx1-ubyte").empty(),
+                  "MNIST is missing from " << mnist_dir << ": run scripts/get_data.sh (the test command does)");
+  // The published MNIST test labels, asked for as Fashion-MNIST (what --dataset fashion-mnist
+  // did with the default folder): the IDX headers agree, the digest does not.
+  std::string msg = error_of([&] { FashionMNIST(mnist_dir, false); });
+  CHECK(contains(msg, "FashionMNIST: " + mnist_dir + " holds MNIST, not Fashion-MNIST"));
+  CHECK(contains(msg, "is the published MNIST test labels file (MD5 27ae3e4e09519cfbb04c329615203637)"));
+  CHECK(contains(msg, "datasets/fashion-mnist"));
+  CHECK(MNIST(mnist_dir, false).size() == 10000);
+
+  // The other way round, where Debian's dataset-fashion-mnist is installed (its .gz files).
+  const std::string fashion_dir = "/usr/share/datasets/fashion-mnist";
+  if (!find_raw_or_gz(fashion_dir + "/t10k-labels-idx1-ubyte").empty()) {
+    std::string m = error_of([&] { MNIST(fashion_dir, false); });
+    CHECK(contains(m, "MNIST: " + fashion_dir + " holds Fashion-MNIST, not MNIST"));
+    CHECK(contains(m, "(MD5 15d484375f8d13e6eb1aabb0c3f46965)"));
+    CHECK(FashionMNIST(fashion_dir, false).size() == 10000);
+  }
+
+  // A subset or a user's own data matches no published digest and loads as asked.
+  TempDir dir;
+  write_raw(dir / "t10k-images-idx3-ubyte", image_file(3, 28, 28));
+  write_raw(dir / "t10k-labels-idx1-ubyte", label_file({7, 2, 1}));
+  CHECK(FashionMNIST(dir.path.string(), false).size() == 3);
+  CHECK(MNIST(dir.path.string(), false).size() == 3);
 }

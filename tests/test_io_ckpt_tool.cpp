@@ -2,6 +2,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <regex>
 
 #include "ember/io/format.h"
 #include "ember/io/interop/serialize.h"
@@ -31,6 +32,12 @@ Run ckpt(const std::string& args) {
 }
 
 std::string q(const std::string& path) { return "'" + path + "'"; }
+
+size_t count(const std::string& s, const std::string& part) {
+  size_t n = 0;
+  for (size_t at = s.find(part); at != std::string::npos; at = s.find(part, at + 1)) ++n;
+  return n;
+}
 
 Value checkpoint(int epoch, float w0) {
   StateDict model;
@@ -63,9 +70,13 @@ TEST_CASE("ember-ckpt inspect and verify") {
   Run r = ckpt("inspect " + q(path));
   INFO(r.out);
   CHECK(r.code == 0);
-  CHECK(contains(r.out, "\"epoch\": 3"));
-  CHECK(contains(r.out, "\"conv1.weight\": tensor float32 [2, 2]"));
-  CHECK(contains(r.out, "\"model_state_dict/conv1.bias\"  float32  [2]  8 bytes  ok 0x"));
+  // The values, then one table of the tensors, each listed once, columns aligned.
+  CHECK(std::regex_search(r.out, std::regex("\n  epoch +3\n")));
+  CHECK(std::regex_search(r.out, std::regex("\n  optimizer_state_dict/state +\\{\\}\n")));
+  CHECK(contains(r.out, "\ntensors:\n  tensor                           dtype    shape   bytes  checksum\n"));
+  CHECK(contains(r.out, "\n  \"model_state_dict/conv1.weight\"  float32  [2, 2]     16  ok 0x"));
+  CHECK(contains(r.out, "\n  \"model_state_dict/conv1.bias\"    float32  [2]         8  ok 0x"));
+  CHECK(count(r.out, "conv1.bias") == 1);
   CHECK(contains(r.out, "total: 2 tensors, 6 elements, 24 bytes of tensor data; 2 checksums ok, 0 bad"));
 
   Run v = ckpt("verify " + q(path));
@@ -143,5 +154,138 @@ TEST_CASE("ember-ckpt extract writes a standalone checkpoint") {
 
   Run missing = ckpt("extract " + q(path) + " no_such_key " + q(out));
   CHECK(missing.code == 1);
-  CHECK(contains(missing.out, "key \"no_such_key\" not found"));
+  CHECK(contains(missing.out, "key \"no_such_key\" not found; the keys there are \"epoch\", \"model_state_dict\", "
+                             "\"optimizer_state_dict\", \"loss\""));
+  CHECK(contains(missing.out, "wrote ") == false);
+}
+
+TEST_CASE("ember-ckpt inspect --stats and --key; show prints values") {
+  ScratchDir tmp("io_tool_stats");
+  std::string path = tmp.file("ckpt.ember");
+  Value v = checkpoint(3, 1);
+  v["model_state_dict"]["odd"] = from_vector<float>({1, 3, NAN, INFINITY, -INFINITY, 5}, {6});
+  v["step"] = from_vector<double>({7}, {});  // 0-dim
+  save(v, path);
+
+  Run r = ckpt("inspect " + q(path) + " --stats");
+  INFO(r.out);
+  CHECK(r.code == 0);
+  CHECK(std::regex_search(r.out, std::regex("checksum +mean +std +min +max +nan +inf\n")));
+  // Of the finite elements 1, 3, 5: mean 3, std 2 (Bessel's correction, as torch.std), min 1, max 5.
+  CHECK(std::regex_search(r.out, std::regex(R"("model_state_dict/odd" +float32 +\[6\] +24 +ok 0x[0-9a-f]{8} +3 +2 +1 +5 +1 +2\n)")));
+  CHECK(std::regex_search(r.out, std::regex(R"("model_state_dict/conv1.weight" .* 2.5 +1.29099 +1 +4 +0 +0\n)")));
+
+  Run k = ckpt("inspect " + q(path) + " --key model_state_dict");
+  CHECK(k.code == 0);
+  CHECK(contains(k.out, "conv1.weight"));
+  CHECK(!contains(k.out, "epoch"));
+  CHECK(contains(k.out, "total: 3 tensors, 12 elements"));
+  Run glob = ckpt("inspect " + q(path) + " --key '*bias'");
+  CHECK(contains(glob.out, "total: 1 tensor, 2 elements, 8 bytes of tensor data; 1 checksum ok, 0 bad"));
+  Run none = ckpt("inspect " + q(path) + " --key nothing");
+  CHECK(none.code == 1);
+  CHECK(contains(none.out, "nothing matches --key \"nothing\"; the top-level keys are \"epoch\", \"model_state_dict\""));
+
+  Run s = ckpt("show " + q(path) + " model_state_dict/conv1.weight");
+  CHECK(s.code == 0);
+  CHECK(s.out == "model_state_dict/conv1.weight: tensor float32 [2, 2]\n[[1, 2],\n [3, 4]]\n");
+  CHECK(ckpt("show " + q(path) + " step").out == "step: tensor float64 []\n7\n");
+  CHECK(ckpt("show " + q(path) + " epoch").out == "epoch: 3\n");
+  Run odd = ckpt("show " + q(path) + " model_state_dict/odd");
+  CHECK(contains(odd.out, "[1, 3, nan, inf, -inf, 5]"));
+  // Past 1000 elements: the first and last three of each dimension.
+  Value big = Value::dict({{"w", arange(0, 2000, 1, kFloat32).reshape({2, 1000})}});
+  save(big, tmp.file("big.ember"));
+  Run b = ckpt("show " + q(tmp.file("big.ember")) + " w");
+  CHECK(contains(b.out, "[[0, 1, 2, ..., 997, 998, 999],\n [1000, 1001, 1002, ..., 1997, 1998, 1999]]"));
+  CHECK(count(ckpt("show " + q(tmp.file("big.ember")) + " w --all").out, ",") == 1999 + 1);  // + the one in the shape
+  Run missing = ckpt("show " + q(path) + " model_state_dict/conv2.weight");
+  CHECK(missing.code == 1);
+  CHECK(contains(missing.out, "key \"conv2.weight\" not found in \"model_state_dict\"; the keys there are "
+                              "\"conv1.weight\", \"conv1.bias\", \"odd\""));
+  Run through = ckpt("show " + q(path) + " epoch/x");
+  CHECK(contains(through.out, "\"epoch\" is an int (3), so it has no key \"x\""));
+}
+
+TEST_CASE("ember-ckpt diff --atol/--rtol, across formats, 0-dim values shown") {
+  ScratchDir tmp("io_tool_tol");
+  std::string a = tmp.file("a.ember"), b = tmp.file("b.pth"), c = tmp.file("c.ember");
+  Value va = checkpoint(3, 1);
+  va["step"] = from_vector<double>({7}, {});
+  save(va, a);
+  Value vb = checkpoint(3, 1.0000002f);  // two runs that differ by 2e-7 (two float steps above 1)
+  vb["loss"] = 0.0300000001;
+  vb["step"] = from_vector<double>({7}, {});
+  save_pth(vb, b);
+
+  Run exact = ckpt("diff " + q(a) + " " + q(b));
+  INFO(exact.out);
+  CHECK(exact.code == 1);
+  CHECK(contains(exact.out, "~ model_state_dict/conv1.weight: 1 of 4 elements differ, max abs difference 2.384185791015625e-07"));
+  CHECK(contains(exact.out, "2 differences"));
+  Run close = ckpt("diff " + q(a) + " " + q(b) + " --atol 1e-6");
+  INFO(close.out);
+  CHECK(close.code == 0);
+  CHECK(contains(close.out, "equal within atol 1e-06, rtol 0.0 (2 entries not bit-identical, max abs difference 2.384185791015625e-07)"));
+  CHECK(ckpt("diff " + q(a) + " " + q(b) + " --rtol 1e-6").code == 0);
+  CHECK(ckpt("diff " + q(a) + " " + q(b) + " --atol 1e-8").code == 1);
+
+  // A 0-dim tensor that differs shows its two values.
+  va["step"] = from_vector<double>({8}, {});
+  save(va, c);
+  Run zero = ckpt("diff " + q(a) + " " + q(c));
+  CHECK(contains(zero.out, "~ step: tensor float64 [] 7.0 -> 8.0"));
+  CHECK(contains(zero.out, "1 difference\n"));
+
+  // Bad options are named.
+  Run unknown = ckpt("diff " + q(a) + " " + q(b) + " --tolerance 1");
+  CHECK(unknown.code == 2);
+  CHECK(contains(unknown.out, "diff: unknown option '--tolerance' (it takes --atol, --rtol)"));
+  Run negative = ckpt("diff " + q(a) + " " + q(b) + " --atol -1");
+  CHECK(negative.code == 2);
+  CHECK(contains(negative.out, "--atol: expected a number >= 0, found '-1'"));
+  CHECK(contains(ckpt("diff " + q(a) + " " + q(b) + " --atol").out, "diff: --atol needs a value"));
+  CHECK(contains(ckpt("inspect " + q(a) + " --stat").out, "inspect: unknown option '--stat' (it takes --key, --stats)"));
+}
+
+TEST_CASE("ember-ckpt extract and convert write the format OUT's extension names, and refuse a mismatch") {
+  ScratchDir tmp("io_tool_formats");
+  std::string path = tmp.file("train.ember");
+  save(checkpoint(7, 1), path);
+
+  Run pth = ckpt("extract " + q(path) + " model_state_dict " + q(tmp.file("model.pth")));
+  INFO(pth.out);
+  CHECK(pth.code == 0);
+  CHECK(contains(pth.out, ": pth, model_state_dict, 2 tensors"));
+  CHECK(contains(ckpt("inspect " + q(tmp.file("model.pth"))).out, "pytorch zip"));
+  Run st = ckpt("extract " + q(path) + " model_state_dict " + q(tmp.file("model.safetensors")));
+  CHECK(st.code == 0);
+  CHECK(contains(ckpt("inspect " + q(tmp.file("model.safetensors"))).out, "safetensors"));
+  CHECK(ckpt("diff " + q(tmp.file("model.pth")) + " " + q(tmp.file("model.safetensors"))).out == "identical\n");
+
+  Run clash = ckpt("extract " + q(path) + " model_state_dict " + q(tmp.file("model.pth")) + " --to safetensors");
+  CHECK(clash.code == 2);
+  CHECK(contains(clash.out, "--to safetensors contradicts the extension of"));
+  Run unknown_ext = ckpt("extract " + q(path) + " model_state_dict " + q(tmp.file("model.bin")));
+  CHECK(unknown_ext.code == 2);
+  CHECK(contains(unknown_ext.out, "cannot tell the format of " + tmp.file("model.bin") + " from its extension '.bin'"));
+  CHECK(!std::filesystem::exists(tmp.file("model.bin")));
+  CHECK(ckpt("extract " + q(path) + " model_state_dict " + q(tmp.file("model.bin")) + " --to ember").code == 0);
+
+  // convert --key: a training checkpoint's weights to safetensors in one step.
+  Run conv = ckpt("convert " + q(path) + " " + q(tmp.file("w.safetensors")) + " --key model_state_dict");
+  INFO(conv.out);
+  CHECK(conv.code == 0);
+  CHECK(contains(conv.out, ": safetensors, model_state_dict, 2 tensors (from ember v"));
+  CHECK(ckpt("diff " + q(tmp.file("w.safetensors")) + " " + q(tmp.file("model.pth"))).code == 0);
+  // One tensor: the article and the number agree.
+  CHECK(contains(ckpt("convert " + q(path) + " " + q(tmp.file("b.ember")) + " --key model_state_dict/conv1.bias").out,
+                 ": ember, model_state_dict/conv1.bias, 1 tensor (from"));
+  Run whole = ckpt("convert " + q(path) + " " + q(tmp.file("all.safetensors")));
+  CHECK(whole.code == 1);
+  CHECK(contains(whole.out, "\"epoch\" is an int"));
+  Run bad_key = ckpt("convert " + q(path) + " " + q(tmp.file("x.pth")) + " --key model_state_dict/fc9");
+  CHECK(bad_key.code == 1);
+  CHECK(contains(bad_key.out, "the keys there are \"conv1.weight\", \"conv1.bias\""));
+  CHECK(contains(ckpt("convert " + q(path)).out, "usage: ember-ckpt convert IN OUT"));
 }

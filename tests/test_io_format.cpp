@@ -200,7 +200,7 @@ TEST_CASE("paths: escaping, splitting and lookup") {
   CHECK(io::find_path(tree, "").is_dict());
   CHECK(error_of([&] { io::find_path(tree, "a~1b/7"); }) == "index \"7\" not found in list \"a~1b\" of size 2");
   CHECK(error_of([&] { io::find_path(tree, "nope"); }) == "key \"nope\" not found");
-  CHECK(error_of([&] { io::find_path(tree, "a~1b/0/x"); }) == "\"a~1b/0\" is a int, so it has no key \"x\"");
+  CHECK(error_of([&] { io::find_path(tree, "a~1b/0/x"); }) == "\"a~1b/0\" is an int, so it has no key \"x\"");
 }
 
 TEST_CASE("map_location") {

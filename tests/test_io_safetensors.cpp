@@ -95,7 +95,7 @@ TEST_CASE("writing refuses what safetensors cannot hold, saying why") {
   Value ckpt = Value::dict({{"epoch", 3}, {"model_state_dict", every_dtype()}});
   std::string e = error_of([&] { save_safetensors(ckpt, dir.file("x.safetensors")); });
   CHECK(e.find("only a flat dict of tensors") != std::string::npos);
-  CHECK(e.find("\"epoch\" is a int") != std::string::npos);
+  CHECK(e.find("\"epoch\" is an int") != std::string::npos);
   CHECK(e.find("save its \"model_state_dict\"") != std::string::npos);
   e = error_of([&] { save_safetensors(Value::list({from_vector<float>({1})}), dir.file("x.safetensors")); });
   CHECK(e.find("found a list") != std::string::npos);

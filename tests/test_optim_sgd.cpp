@@ -4,30 +4,20 @@
 // scheduler state dicts (layout, round trip reproducing the next steps exactly, mismatch errors).
 #include <cmath>
 
-#include "helpers.h"
+#include "optim_helpers.h"
 #include "ember/optim/lr_scheduler.h"
 #include "ember/optim/sgd.h"
 
 using namespace ember;
 using namespace ember::optim;
+using test::deep_copy;
+using test::load_problem;
+using test::Problem;
+using test::regression_loss;
+using test::Toy;
+using test::train_steps;
 
 namespace {
-
-struct Problem {
-  Tensor X, Y, w0, b0;
-  int steps;
-};
-
-Problem load_problem(const nlohmann::json& fx, DType dtype) {
-  const auto& p = fx["problem"];
-  return {test::tensor_from_json(p["X"]).to(dtype), test::tensor_from_json(p["Y"]).to(dtype),
-          test::tensor_from_json(p["w0"]).to(dtype), test::tensor_from_json(p["b0"]).to(dtype), p["steps"].get<int>()};
-}
-
-Tensor regression_loss(const Problem& p, const Tensor& w, const Tensor& b) {
-  Tensor d = matmul(p.X, w) + b - p.Y;
-  return mean(d * d);
-}
 
 SGDOptions options_from_json(const nlohmann::json& g) {
   SGDOptions o(g["lr"].get<double>());
@@ -37,42 +27,6 @@ SGDOptions options_from_json(const nlohmann::json& g) {
   if (g.contains("nesterov")) o.nesterov(g["nesterov"].get<bool>());
   if (g.contains("maximize")) o.maximize(g["maximize"].get<bool>());
   return o;
-}
-
-// A copy of a value tree whose tensors are cloned: what saving and loading a checkpoint gives.
-Value deep_copy(const Value& v) {
-  if (v.is_tensor()) return Value(v.as_tensor().clone());
-  if (v.is_list()) {
-    Value::List out;
-    for (size_t i = 0; i < v.size(); ++i) out.push_back(deep_copy(v.at(i)));
-    return Value(std::move(out));
-  }
-  if (v.is_dict()) {
-    Value::Dict out;
-    for (const auto& [k, x] : v.as_dict()) out.insert(k, deep_copy(x));
-    return Value(std::move(out));
-  }
-  return v;
-}
-
-// Two parameters with a fixed gradient function, for state dict tests.
-struct Toy {
-  Tensor w = from_vector<float>({0.5f, -1.0f, 2.0f, 0.25f, 1.5f, -0.75f}, {2, 3}).requires_grad_();
-  Tensor b = from_vector<float>({0.1f, -0.2f}).requires_grad_();
-  void backward() {
-    Tensor x = from_vector<float>({1.0f, 2.0f, -1.0f}, {3, 1});
-    Tensor y = matmul(w, x) + b.reshape({2, 1});
-    sum(y * y).backward();
-  }
-  std::vector<Tensor> params() const { return {w, b}; }
-};
-
-void train_steps(Optimizer& opt, Toy& toy, int n) {
-  for (int i = 0; i < n; ++i) {
-    opt.zero_grad();
-    toy.backward();
-    opt.step();
-  }
 }
 
 }  // namespace
@@ -187,7 +141,8 @@ TEST_CASE("StepLR gives PyTorch's learning rates and state dict") {
     for (size_t g = 0; g < opt.num_param_groups(); ++g) CHECK(opt.lr(g) == c["group_lrs"][g].get<double>());
     Value sd = sched.state_dict();
     const auto& ref = c["state_dict"];
-    CHECK(sd.as_dict().keys() == std::vector<std::string>{"step_size", "gamma", "base_lrs", "last_epoch", "_last_lr"});
+    CHECK(sd.as_dict().keys() ==
+          std::vector<std::string>{"step_size", "gamma", "base_lrs", "last_epoch", "_step_count", "_last_lr"});
     CHECK(sd.at("step_size").as_int() == ref["step_size"].get<int64_t>());
     CHECK(sd.at("gamma").as_double() == ref["gamma"].get<double>());
     CHECK(sd.at("last_epoch").as_int() == ref["last_epoch"].get<int64_t>());
@@ -224,7 +179,7 @@ TEST_CASE("StepLR resumes from its state dict") {
   Value bad = deep_copy(saved);
   bad["base_lrs"] = Value::list({0.1, 0.2});
   CHECK(test::error_of([&] { sb.load_state_dict(bad); }) ==
-        "LRScheduler.load_state_dict: \"base_lrs\" has 2 values, the optimizer has 1 parameter groups");
+        "StepLR.load_state_dict: \"base_lrs\" has 2 values, expected 1 (one per parameter group of the optimizer)");
 }
 
 TEST_CASE("optimizer state dict: PyTorch's layout, empty state before the first step") {
@@ -335,7 +290,7 @@ TEST_CASE("loading an optimizer state dict checks groups, sizes and state, and c
   Value bad_shape = deep_copy(good);
   bad_shape["state"]["1"]["momentum_buffer"] = Value(zeros({5}));
   CHECK(test::error_of([&] { target.load_state_dict(bad_shape); }) ==
-        "SGD.load_state_dict: state \"momentum_buffer\" of parameter 1 has shape [5], the parameter has shape [2]");
+        "SGD.load_state_dict: state \"momentum_buffer\" of parameter 1 has shape [5], expected the parameter's shape [2]");
   Value bad_index = deep_copy(good);
   Value state0 = bad_index.at("state").at("0");  // a copy: inserting "7" may move the entries
   bad_index["state"]["7"] = state0;
@@ -343,11 +298,12 @@ TEST_CASE("loading an optimizer state dict checks groups, sizes and state, and c
         std::string::npos);
   Value bad_lr = deep_copy(good);
   bad_lr["param_groups"].as_list()[0]["lr"] = Value(-1.0);
-  CHECK(test::error_of([&] { target.load_state_dict(bad_lr); }) == "Invalid learning rate: -1");
+  CHECK(test::error_of([&] { target.load_state_dict(bad_lr); }) ==
+        "SGD.load_state_dict: parameter group 0: \"lr\" must be a number >= 0, found -1");
   Value bad_name = deep_copy(good);
   bad_name["state"]["0"]["velocity"] = Value(zeros({2, 3}));
   CHECK(test::error_of([&] { target.load_state_dict(bad_name); }) ==
-        "SGD.load_state_dict: unknown state \"velocity\" for parameter 0");
+        "SGD.load_state_dict: state of parameter 0 has \"velocity\", which SGD does not keep: expected momentum_buffer");
   // None of these changed the target.
   CHECK(target.lr(0) == 0.2);
   CHECK(target.state(fresh.w).empty());

@@ -2,9 +2,10 @@
 // exactly the output block under it; every C++ excerpt must be exactly the marked lines of its
 // program. The conventions (also described at the end of the tutorial):
 //
-//   <!-- output [exit=N] [requires=no-cuda] [mask=/REGEX/ ...] -->
+//   <!-- output [exit=N] [requires=no-cuda|cuda-no-gpu] [mask=/REGEX/ ...] -->
 //   ```console
-//   $ build/bin/PROGRAM ARGS          one command; build/bin is the build folder's bin/
+//   $ build/bin/PROGRAM ARGS          one command; build/bin is the build folder's bin/, and an
+//                                      argument under tests/reference/ is the source tree's
 //   ...what it prints, stdout and stderr together...
 //   ```
 //
@@ -16,8 +17,9 @@
 // Commands write under /tmp/ember-tutorial; the test runs them in a fresh folder of its own and
 // writes that folder's name back as /tmp/ember-tutorial before comparing. A mask is for values that
 // vary from machine to machine (checksums of trained weights): matches of REGEX are replaced by
-// <masked> on both sides. requires=no-cuda: the block shows a build without CUDA; builds with it run
-// the command but do not compare its output. Blocks run in document order, so a block may read files an earlier block wrote.
+// <masked> on both sides. requires=no-cuda: the block shows a build without CUDA; requires=cuda-no-gpu:
+// a build with CUDA on a machine without a GPU (what scripts/build.sh gives where nvcc is installed);
+// other builds run the command but do not compare its output. Blocks run in document order, so a block may read files an earlier block wrote.
 //
 // EMBER_UPDATE_TUTORIAL=1 rewrites the blocks from the programs instead of comparing
 // (scripts/update_tutorial_outputs.sh).
@@ -76,7 +78,7 @@ struct Block {
   std::string command;  // after "$ "
   std::string expected;  // the lines after the command, each ending in '\n'
   int exit_code = 0;
-  bool needs_no_cuda = false;
+  std::string requires_build;  // "", "no-cuda" or "cuda-no-gpu"
   std::vector<std::regex> masks;
   // Snippet blocks.
   std::string file, name, code;
@@ -106,7 +108,7 @@ std::vector<Block> parse(const std::vector<std::string>& lines) {
       std::string a;
       while (attrs >> a) {
         if (a.rfind("exit=", 0) == 0) b.exit_code = std::stoi(a.substr(5));
-        else if (a == "requires=no-cuda") b.needs_no_cuda = true;
+        else if (a == "requires=no-cuda" || a == "requires=cuda-no-gpu") b.requires_build = a.substr(9);
         else if (a.rfind("mask=/", 0) == 0 && a.size() > 7 && a.back() == '/')
           b.masks.emplace_back(a.substr(6, a.size() - 7));
         else FAIL("docs/state-dicts.md:" << i + 1 << ": unknown output attribute '" << a << "'");
@@ -141,6 +143,13 @@ std::vector<Block> parse(const std::vector<std::string>& lines) {
   return blocks;
 }
 
+// Whether this build prints what block b shows (see requires= above).
+bool shows_this_build(const Block& b) {
+  if (b.requires_build == "no-cuda") return !ember::cuda_built();
+  if (b.requires_build == "cuda-no-gpu") return ember::cuda_built() && ember::cuda_device_count() == 0;
+  return true;
+}
+
 // The lines between "// [name]" and "// [/name]" of a source file, with their common indentation removed.
 std::string snippet_of(const std::string& file, const std::string& name) {
   std::vector<std::string> src = split_lines(read_text(std::string(EMBER_SOURCE_DIR) + "/" + file));
@@ -171,7 +180,10 @@ RunResult run_command(const std::string& command, const fs::path& scratch) {
   std::string program = command.substr(kBinPrefix.size(), command.find(' ') - kBinPrefix.size());
   std::string binary = std::string(EMBER_BINARY_DIR) + "/bin/" + program;
   REQUIRE_MESSAGE(fs::exists(binary), binary << " does not exist: build the examples (cmake --build build)");
-  std::string cmd = binary + replace_all(command.substr(kBinPrefix.size() + program.size()), kDocDir, scratch.string());
+  // Arguments under tests/reference/ (the PyTorch fixtures a section reads) are the source tree's.
+  const std::string source = std::string(EMBER_SOURCE_DIR) + "/";
+  std::string args = replace_all(command.substr(kBinPrefix.size() + program.size()), kDocDir, scratch.string());
+  std::string cmd = binary + replace_all(args, " tests/reference/", " " + source + "tests/reference/");
   FILE* p = popen((cmd + " 2>&1").c_str(), "r");
   REQUIRE(p != nullptr);
   RunResult r;
@@ -180,7 +192,8 @@ RunResult run_command(const std::string& command, const fs::path& scratch) {
   while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
   int status = pclose(p);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.output = replace_all(r.output, scratch.string(), kDocDir);
+  r.output = replace_all(replace_all(r.output, scratch.string(), kDocDir), source + "tests/reference/",
+                         "tests/reference/");
   return r;
 }
 
@@ -279,7 +292,7 @@ TEST_CASE("every command in the tutorial prints exactly the output the tutorial 
   for (size_t i = 0; i < t.blocks.size(); ++i) {
     const Block& b = t.blocks[i];
     auto it = t.results.find(i);
-    if (it == t.results.end() || (b.needs_no_cuda && ember::cuda_built())) continue;
+    if (it == t.results.end() || !shows_this_build(b)) continue;
     const RunResult& r = it->second;
     ++checked;
     INFO("docs/state-dicts.md:" << b.first + 1 << ": $ " << b.command);
@@ -341,7 +354,7 @@ TEST_CASE("update mode (EMBER_UPDATE_TUTORIAL=1) rewrites the blocks") {
     std::string body;
     if (b.kind == Block::Snippet) {
       body = snippet_of(b.file, b.name);
-    } else if (auto it = t.results.find(i); it != t.results.end() && !(b.needs_no_cuda && ember::cuda_built())) {
+    } else if (auto it = t.results.find(i); it != t.results.end() && shows_this_build(b)) {
       body = "$ " + b.command + "\n" + it->second.output;
     } else {
       body = "$ " + b.command + "\n" + b.expected;  // skipped in this build: keep it

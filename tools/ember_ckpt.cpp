@@ -1,25 +1,33 @@
 // ember-ckpt: inspect, compare, verify and cut up checkpoint files.
 // Everything format-specific sits behind io::CheckpointReader (io/checkpoint_reader.h), so a reader
 // for another format (PyTorch .pth, safetensors) plugs in through io::open_checkpoint alone.
+#include <fnmatch.h>
+
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <functional>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
 
 #include "ember/io/checkpoint_reader.h"
-#include "ember/io/interop/serialize.h"
 #include "ember/io/interop/pth.h"
 #include "ember/io/interop/safetensors.h"
 #include "ember/io/interop/serialize.h"
 #include "ember/io/text.h"
+#include "tools/ckpt_text.h"
 
 using namespace ember;
+using namespace ember::tools;
 using io::CheckpointReader;
 using io::TensorInfo;
+using io::a_or_an;
+using io::count_of;
 using io::hex32;
 
 namespace {
@@ -29,24 +37,36 @@ constexpr int kOk = 0, kDifferent = 1, kUsage = 2;
 const char* kHelp = R"(usage: ember-ckpt COMMAND ARGS...
 
 Commands:
-  inspect FILE           print the tree, then each tensor's name, dtype, shape, bytes and checksum
-                         status, then totals (exit 1 if a checksum fails)
-  diff A B               print keys only in A (-), only in B (+), and changes (~): kinds, values,
-                         dtypes, shapes, and each differing tensor's largest absolute difference
-                         (exit 0 only when the two hold identical trees and identical tensor bits)
+  inspect FILE [--stats] [--key PATTERN]
+                         print the values that are not tensors, then one table of the tensors
+                         (name, dtype, shape, bytes, checksum status) and totals; exit 1 if a
+                         checksum fails. --stats adds each tensor's mean, std, min and max (of its
+                         finite elements) and its counts of NaN and Inf. --key keeps the entries
+                         under a key ("model_state_dict") or matching a pattern ("*bias")
+  show FILE KEY [--all]  print the value at KEY: a tensor's elements as nested lists (past 1000
+                         elements, the first and last 3 of each dimension; --all: every element)
+  diff A B [--atol X] [--rtol Y]
+                         print keys only in A (-), only in B (+), and changes (~): kinds, values,
+                         dtypes, shapes, and each differing tensor's largest absolute difference.
+                         Exit 0 when the trees match and every tensor element and float value
+                         agrees within |a - b| <= atol + rtol * |b| (torch.allclose's rule; the
+                         default 0, 0 asks for identical bits)
   verify FILE            check the file's structure and every tensor's checksum
                          (exit 0 only when the file is whole and every checksum matches)
-  extract FILE KEY OUT   save the subtree at KEY as a standalone checkpoint OUT, e.g.
-                           ember-ckpt extract ckpt.ember model_state_dict model.ember
-  convert IN OUT --to ember|pth|safetensors [--floats-as-tensors]
-                         write IN in another format, refusing with the reason what that format
-                         cannot hold (safetensors holds only a flat dict of tensors and string
-                         metadata: extract a checkpoint's model_state_dict first); with
-                         --floats-as-tensors a .pth's floats become 0-dim float64 tensors, which
-                         torch.load(weights_only=True) before PyTorch 2.0 needs
+  extract FILE KEY OUT [--to FORMAT]
+                         save the subtree at KEY as a standalone file OUT, e.g.
+                           ember-ckpt extract ckpt.ember model_state_dict model.safetensors
+  convert IN OUT [--to FORMAT] [--key KEY] [--floats-as-tensors]
+                         write IN (or its subtree at KEY) in another format, refusing with the
+                         reason what that format cannot hold (safetensors holds only a flat dict of
+                         tensors and string metadata); with --floats-as-tensors a .pth's floats
+                         become 0-dim float64 tensors, which torch.load(weights_only=True) before
+                         PyTorch 2.0 needs
 
 FILE, A, B and IN may each be an Ember checkpoint, a PyTorch .pth (torch.save) or a safetensors
-file: the format is recognised by the file's content, never by its name.
+file: the format is recognised by the file's content, never by its name. OUT's format is FORMAT
+(ember, pth or safetensors), else its extension's: .ember, .pth or .pt, .safetensors; a FORMAT that
+contradicts OUT's extension is refused.
 
 Keys are paths: dict keys and list indices joined by '/', with '~' written "~0" and '/' written
 "~1" inside a key ("model_state_dict/conv1.weight", "history/0").
@@ -54,114 +74,232 @@ Keys are paths: dict keys and list indices joined by '/', with '~' written "~0" 
 Exit codes: 0 success, 1 differences or damage found (or the file could not be read), 2 bad usage.
 )";
 
-std::string quote(const std::string& s, size_t limit = 80) {
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size() && i < limit; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') out += std::string("\\") + char(c);
-    else if (c == '\n') out += "\\n";
-    else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else out += char(c);
+// A bad command line; main prints it with the usage hint and exits 2.
+struct UsageError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+// One command's arguments: positional ones, and --name [value] options it declares.
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> options;  // value "" for a switch
+  bool has(const std::string& name) const { return options.count(name) > 0; }
+  std::string get(const std::string& name, const std::string& fallback = "") const {
+    auto it = options.find(name);
+    return it == options.end() ? fallback : it->second;
   }
-  out += "\"";
-  if (s.size() > limit) out += "... (" + std::to_string(s.size()) + " bytes)";
-  return out;
-}
-
-std::string number(double v) {
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof buf, v);
-  std::string s(buf, res.ptr);
-  if (std::isfinite(v) && s.find_first_of(".en") == std::string::npos) s += ".0";
-  return s;
-}
-
-std::string describe(const TensorInfo& t) {
-  std::string s = std::string("tensor ") + dtype_name(t.dtype) + " " + shape_str(t.shape);
-  if (!t.device.is_cpu()) s += " on " + t.device.str();
-  return s;
-}
-
-std::string scalar_str(const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::None: return "none";
-    case Value::Kind::Bool: return v.as_bool() ? "true" : "false";
-    case Value::Kind::Int: return std::to_string(v.as_int());
-    case Value::Kind::Double: return number(v.as_double());
-    case Value::Kind::String: return quote(v.as_string());
-    default: return v.kind_name();
-  }
-}
-
-struct TablePrinter {
-  const CheckpointReader& reader;
-  std::unordered_map<std::string, size_t> index;
-
-  explicit TablePrinter(const CheckpointReader& r) : reader(r) {
-    for (size_t i = 0; i < r.tensors().size(); ++i) index.emplace(r.tensors()[i].name, i);
-  }
-
-  void print(const Value& v, const std::string& path, int indent, std::ostream& os) const {
-    std::string pad(size_t(indent) * 2, ' ');
-    constexpr size_t kMaxItems = 50;
-    if (v.is_dict()) {
-      if (v.size() == 0) { os << "{}\n"; return; }
-      os << "{\n";
-      size_t shown = 0;
-      for (const auto& [key, child] : v.as_dict()) {
-        if (shown++ == kMaxItems) { os << pad << "  ... (" << v.size() - kMaxItems << " more keys)\n"; break; }
-        os << pad << "  " << quote(key) << ": ";
-        print(child, io::child_path(path, io::escape_key(key)), indent + 1, os);
-      }
-      os << pad << "}\n";
-    } else if (v.is_list()) {
-      if (v.size() == 0) { os << "[]\n"; return; }
-      os << "[\n";
-      for (size_t i = 0; i < v.size(); ++i) {
-        if (i == kMaxItems) { os << pad << "  ... (" << v.size() - kMaxItems << " more items)\n"; break; }
-        os << pad << "  " << i << ": ";
-        print(v.at(i), io::child_path(path, std::to_string(i)), indent + 1, os);
-      }
-      os << pad << "]\n";
-    } else if (v.is_tensor()) {
-      auto it = index.find(path);
-      os << (it == index.end() ? std::string("tensor (missing from the table)") : describe(reader.tensors()[it->second]))
-         << "\n";
-    } else {
-      os << scalar_str(v) << "\n";
-    }
+  // A tolerance: a finite number >= 0.
+  double tolerance(const std::string& name) const {
+    if (!has(name)) return 0;
+    const std::string& v = options.at(name);
+    char* end = nullptr;
+    double x = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end || !std::isfinite(x) || x < 0)
+      throw UsageError(name + ": expected a number >= 0, found '" + v + "'");
+    return x;
   }
 };
 
-int cmd_inspect(const std::string& file) {
+// Splits a command's arguments. `with_value` and `switches` list its options; anything else that
+// starts with "--" is named as unknown; `form` is the command's usage line.
+Args parse_args(const std::vector<std::string>& args, const std::string& cmd, std::vector<std::string> with_value,
+                std::vector<std::string> switches, size_t positional, const std::string& form) {
+  Args a;
+  auto known = [](const std::vector<std::string>& list, const std::string& s) {
+    return std::find(list.begin(), list.end(), s) != list.end();
+  };
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg.size() > 2 && arg.rfind("--", 0) == 0) {
+      std::string name = arg, value;
+      bool inline_value = false;
+      if (auto eq = arg.find('='); eq != std::string::npos) name = arg.substr(0, eq), value = arg.substr(eq + 1), inline_value = true;
+      if (known(with_value, name)) {
+        if (!inline_value) {
+          if (i + 1 >= args.size()) throw UsageError(cmd + ": " + name + " needs a value");
+          value = args[++i];
+        }
+        a.options[name] = value;
+      } else if (known(switches, name) && !inline_value) {
+        a.options[name] = "";
+      } else {
+        std::string list;
+        for (const auto& o : with_value) list += (list.empty() ? "" : ", ") + o;
+        for (const auto& o : switches) list += (list.empty() ? "" : ", ") + o;
+        throw UsageError(cmd + ": unknown option '" + name + "'" +
+                         (list.empty() ? " (it takes none)" : " (it takes " + list + ")"));
+      }
+    } else {
+      a.positional.push_back(arg);
+    }
+  }
+  if (a.positional.size() != positional) throw UsageError("usage: ember-ckpt " + form);
+  return a;
+}
+
+// The node at `key` in `tree`. A missing key is named with the keys that do exist there.
+const Value& resolve_key(const Value& tree, const std::string& key, const std::string& file) {
+  const Value* node = &tree;
+  std::string so_far;
+  for (const std::string& part : io::split_path(key)) {
+    std::string where = so_far.empty() ? "" : " in \"" + so_far + "\"";
+    if (node->is_dict()) {
+      const Value* child = node->as_dict().find(part);
+      if (!child) {
+        std::string keys;
+        size_t shown = 0;
+        for (const auto& [k, v] : node->as_dict()) {
+          if (shown++ == 20) { keys += ", ... (" + std::to_string(node->size() - 20) + " more)"; break; }
+          keys += (keys.empty() ? "" : ", ") + quote(k);
+        }
+        EMBER_FAIL(file, ": key ", quote(part), " not found", where,
+                   node->size() ? "; the keys there are " + keys : std::string("; the dict there is empty"));
+      }
+      node = child;
+    } else if (node->is_list()) {
+      bool digits = !part.empty() && part.size() < 19 && part.find_first_not_of("0123456789") == std::string::npos;
+      size_t idx = digits ? size_t(std::stoull(part)) : 0;
+      EMBER_CHECK(digits && idx < node->size(), file, ": index ", quote(part), " not found", where, ": the list holds ",
+                  count_of(node->size(), "item"), node->size() ? ", indices 0 to " + std::to_string(node->size() - 1) : "");
+      node = &node->as_list()[idx];
+    } else {
+      EMBER_FAIL(file, ": \"", so_far, "\" is ", a_or_an(node->kind_name()),
+                 node->is_tensor() ? "" : " (" + scalar_str(*node) + ")", ", so it has no key ", quote(part));
+    }
+    so_far = io::child_path(so_far, io::escape_key(part));
+  }
+  return *node;
+}
+
+// --key PATTERN: a key and everything under it, or, with * ? [ in it, paths that match the pattern.
+bool key_matches(const std::string& path, const std::string& pattern) {
+  if (pattern.empty()) return true;
+  if (pattern.find_first_of("*?[") != std::string::npos) return fnmatch(pattern.c_str(), path.c_str(), 0) == 0;
+  return path == pattern || path.rfind(pattern + "/", 0) == 0;
+}
+
+// A non-empty list of numbers, strings, bools or nones: shown on one line.
+bool scalar_list(const Value& v) {
+  if (!v.is_list() || v.size() == 0) return false;
+  for (size_t i = 0; i < v.size(); ++i)
+    if (v.at(i).is_dict() || v.at(i).is_list() || v.at(i).is_tensor()) return false;
+  return true;
+}
+
+std::string list_str(const Value& v) {
+  std::string out = "[";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i == 20) {
+      out += ", ... (" + count_of(v.size(), "item") + ")";
+      break;
+    }
+    out += (i ? ", " : "") + scalar_str(v.at(i));
+  }
+  return out + "]";
+}
+
+std::unordered_map<std::string, size_t> tensor_index(const CheckpointReader& r) {
+  std::unordered_map<std::string, size_t> index;
+  for (size_t i = 0; i < r.tensors().size(); ++i) index.emplace(r.tensors()[i].name, i);
+  return index;
+}
+
+int cmd_inspect(const std::string& file, bool stats, const std::string& pattern) {
   auto reader = io::open_checkpoint(file);
   const auto& table = reader->tensors();
-  std::cout << file << ": " << reader->format() << ", " << reader->file_size() << " bytes\n";
+  std::cout << file << ": " << reader->format() << ", " << count_of(reader->file_size(), "byte") << "\n";
   if (auto* st = dynamic_cast<io::SafetensorsReader*>(reader.get()); st && !st->metadata().empty()) {
     std::cout << "metadata:\n";
     for (const auto& [key, value] : st->metadata()) std::cout << "  " << quote(key) << ": " << quote(value) << "\n";
   }
-  TablePrinter(*reader).print(reader->skeleton(), "", 0, std::cout);
+  // The values that are not tensors (and empty containers), one line each; a list of numbers on one line.
+  Table values({"key", "value"});
+  size_t matched = 0;
+  std::function<void(const Value&, const std::string&)> add = [&](const Value& v, const std::string& path) {
+    if (v.is_dict()) {
+      for (const auto& [key, child] : v.as_dict()) add(child, io::child_path(path, io::escape_key(key)));
+      if (v.size()) return;
+    } else if (v.is_list() && !scalar_list(v)) {
+      for (size_t i = 0; i < v.size(); ++i) add(v.at(i), io::child_path(path, std::to_string(i)));
+      if (v.size()) return;
+    }
+    if (path.empty() || v.is_tensor() || !key_matches(path, pattern)) return;
+    ++matched;
+    values.add({path, v.is_list() ? list_str(v) : scalar_str(v)});
+  };
+  add(reader->skeleton(), "");
+  if (values.size()) std::cout << "values:\n" << values.str();
 
-  std::cout << "\ntensors:\n";
+  std::vector<std::string> header = {"tensor", "dtype", "shape", "bytes", "checksum"};
+  std::vector<bool> right = {false, false, false, true, false};
+  if (stats) {
+    for (const char* h : {"mean", "std", "min", "max", "nan", "inf"}) header.push_back(h);
+    right.insert(right.end(), 6, true);
+  }
+  Table tensors(header, right);
   uint64_t bytes = 0, elements = 0;
-  size_t bad = 0;
+  size_t bad = 0, shown = 0;
   for (size_t i = 0; i < table.size(); ++i) {
     const TensorInfo& t = table[i];
+    if (!key_matches(t.name, pattern)) continue;
+    ++shown;
     std::string problem = reader->check_tensor(i);
-    std::string status = !t.has_checksum ? "no checksum" : problem.empty() ? "ok " + hex32(t.crc32) : "BAD: " + problem;
+    std::string status = !t.has_checksum ? "none" : problem.empty() ? "ok " + hex32(t.crc32) : "BAD: " + problem;
     bad += !problem.empty();
     bytes += t.nbytes;
     elements += uint64_t(shape_numel(t.shape));
-    std::cout << "  " << quote(t.name, 200) << "  " << dtype_name(t.dtype) << "  " << shape_str(t.shape) << "  "
-              << t.nbytes << " bytes" << (t.device.is_cpu() ? "" : "  " + t.device.str()) << "  " << status << "\n";
+    std::vector<std::string> row = {quote(t.name, 200), dtype_name(t.dtype),
+                                    shape_str(t.shape) + (t.device.is_cpu() ? "" : " " + t.device.str()),
+                                    std::to_string(t.nbytes), status};
+    if (stats && problem.empty()) {
+      TensorStats s = tensor_stats(reader->read_tensor(i));
+      for (double x : {s.mean, s.std, s.min, s.max}) row.push_back(std::isnan(x) ? "-" : short_number(x));
+      row.push_back(std::to_string(s.nan));
+      row.push_back(std::to_string(s.inf));
+    }
+    tensors.add(row);
   }
-  std::cout << "\ntotal: " << table.size() << " tensors, " << elements << " elements, " << bytes
-            << " bytes of tensor data; " << table.size() - bad << " checksums ok, " << bad << " bad\n";
+  if (!pattern.empty() && matched + shown == 0)
+    throw std::runtime_error(file + ": nothing matches --key " + quote(pattern) + "; " +
+                             (reader->skeleton().is_dict() && reader->skeleton().size()
+                                  ? "the top-level keys are " + [&] {
+                                      std::string k;
+                                      for (const auto& [key, v] : reader->skeleton().as_dict())
+                                        k += (k.empty() ? "" : ", ") + quote(key);
+                                      return k;
+                                    }()
+                                  : std::string("the file holds no keys")));
+  if (tensors.size()) std::cout << "tensors:\n" << tensors.str();
+  std::cout << "total: " << count_of(shown, "tensor") << ", " << count_of(elements, "element") << ", "
+            << count_of(bytes, "byte") << " of tensor data; " << shown - bad << " checksum"
+            << (shown - bad == 1 ? "" : "s") << " ok, " << bad << " bad\n";
   return bad ? kDifferent : kOk;
+}
+
+int cmd_show(const std::string& file, const std::string& key, bool all) {
+  auto reader = io::open_checkpoint(file);
+  const Value& node = resolve_key(reader->skeleton(), key, file);
+  auto index = tensor_index(*reader);
+  if (!node.is_tensor()) {
+    if (node.is_dict() || node.is_list()) {
+      Table entries({"key", "value"});
+      io::walk_tree(node, [&](const std::string& path, const Value& v) {
+        if (path.empty() || ((v.is_dict() || v.is_list()) && v.size() > 0)) return;
+        std::string full = io::child_path(key, path);
+        entries.add({path, v.is_tensor() ? describe(reader->tensors()[index.at(full)]) : scalar_str(v)});
+      });
+      std::cout << key << ": " << scalar_str(node) << "\n" << entries.str();
+    } else {
+      std::cout << key << ": " << scalar_str(node) << "\n";
+    }
+    return kOk;
+  }
+  size_t i = index.at(key);
+  Tensor t = reader->read_tensor(i);
+  std::string out;
+  print_values(t.to_vector<double>(), t.shape(), 0, 0, all ? INT64_MAX : 1000, out);
+  std::cout << key << ": " << describe(reader->tensors()[i]) << "\n" << out << "\n";
+  return kOk;
 }
 
 int cmd_verify(const std::string& file) {
@@ -192,12 +330,22 @@ int cmd_verify(const std::string& file) {
   return kOk;
 }
 
-// Elements whose bits differ, and the largest |a - b| among them as doubles (NaN if one side is NaN).
+
+// Elements whose bits differ, those beyond the tolerance, and the largest |a - b| among them as
+// doubles (NaN if one side is NaN).
 struct TensorDelta {
   double max_abs = 0;
   int64_t differing = 0;
+  int64_t beyond = 0;
 };
-TensorDelta tensor_delta(const Tensor& a, const Tensor& b) {
+
+bool within(double x, double y, double atol, double rtol) {
+  if (std::isnan(x) || std::isnan(y)) return false;  // bitwise-equal NaNs never get here
+  if (std::isinf(x) || std::isinf(y)) return x == y;
+  return std::fabs(x - y) <= atol + rtol * std::fabs(y);
+}
+
+TensorDelta tensor_delta(const Tensor& a, const Tensor& b, double atol, double rtol) {
   TensorDelta d;
   std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
   const auto* ra = static_cast<const uint8_t*>(a.raw_data());
@@ -206,6 +354,7 @@ TensorDelta tensor_delta(const Tensor& a, const Tensor& b) {
   for (size_t i = 0; i < va.size(); ++i) {
     if (std::memcmp(ra + i * width, rb + i * width, width) == 0) continue;  // same bits (NaN == NaN here)
     ++d.differing;
+    d.beyond += !within(va[i], vb[i], atol, rtol);
     double diff = std::fabs(va[i] - vb[i]);
     if (std::isnan(diff)) d.max_abs = diff;  // sticky: a NaN on one side only is the biggest news
     else if (!std::isnan(d.max_abs)) d.max_abs = std::max(d.max_abs, diff);
@@ -216,13 +365,14 @@ TensorDelta tensor_delta(const Tensor& a, const Tensor& b) {
 struct Differ {
   CheckpointReader& a;
   CheckpointReader& b;
+  double atol, rtol;
   std::unordered_map<std::string, size_t> ia, ib;
   size_t differences = 0;
+  size_t close = 0;  // values and tensors that differ, but within the tolerance
+  double close_max = 0;
 
-  Differ(CheckpointReader& ra, CheckpointReader& rb) : a(ra), b(rb) {
-    for (size_t i = 0; i < a.tensors().size(); ++i) ia.emplace(a.tensors()[i].name, i);
-    for (size_t i = 0; i < b.tensors().size(); ++i) ib.emplace(b.tensors()[i].name, i);
-  }
+  Differ(CheckpointReader& ra, CheckpointReader& rb, double at, double rt)
+      : a(ra), b(rb), atol(at), rtol(rt), ia(tensor_index(ra)), ib(tensor_index(rb)) {}
 
   std::string shown(const std::string& path) const { return path.empty() ? "(root)" : path; }
   void report(char mark, const std::string& path, const std::string& what) {
@@ -260,12 +410,19 @@ struct Differ {
       }
     } else if (x.is_tensor()) {
       diff_tensor(path);
+    } else if (x.is_double()) {
+      if (bits(x.as_double()) == bits(y.as_double())) return;
+      if (!within(x.as_double(), y.as_double(), atol, rtol)) report('~', path, scalar_str(x) + " -> " + scalar_str(y));
+      else note_close(std::fabs(x.as_double() - y.as_double()));
     } else {
-      bool same = x.is_double() ? bits(x.as_double()) == bits(y.as_double())
-                  : x.is_string() ? x.as_string() == y.as_string()
-                                  : scalar_str(x) == scalar_str(y);
+      bool same = x.is_string() ? x.as_string() == y.as_string() : scalar_str(x) == scalar_str(y);
       if (!same) report('~', path, scalar_str(x) + " -> " + scalar_str(y));
     }
+  }
+
+  void note_close(double diff) {
+    ++close;
+    close_max = std::max(close_max, diff);
   }
 
   static uint64_t bits(double v) {
@@ -282,62 +439,75 @@ struct Differ {
       return;
     }
     if (ta.device != tb.device) report('~', path, "device " + ta.device.str() + " -> " + tb.device.str());
-    TensorDelta d = tensor_delta(a.read_tensor(i), b.read_tensor(j));
-    if (d.differing)
-      report('~', path, std::to_string(d.differing) + " of " + std::to_string(shape_numel(ta.shape)) +
-                            " elements differ, max abs difference " + number(d.max_abs));
+    Tensor x = a.read_tensor(i), y = b.read_tensor(j);
+    TensorDelta d = tensor_delta(x, y, atol, rtol);
+    if (!d.differing) return;
+    if (!d.beyond) {
+      note_close(d.max_abs);
+      return;
+    }
+    if (x.numel() == 1)  // a 0-dim tensor (a step count, a loss) is shown by its value
+      report('~', path, describe(ta) + " " + number(x.to_vector<double>()[0]) + " -> " + number(y.to_vector<double>()[0]));
+    else
+      report('~', path, std::to_string(d.beyond) + " of " + std::to_string(shape_numel(ta.shape)) +
+                            " elements differ" + (atol > 0 || rtol > 0 ? " beyond the tolerance" : "") +
+                            ", max abs difference " + number(d.max_abs));
   }
 };
 
-int cmd_diff(const std::string& file_a, const std::string& file_b) {
+int cmd_diff(const std::string& file_a, const std::string& file_b, double atol, double rtol) {
   auto a = io::open_checkpoint(file_a);
   auto b = io::open_checkpoint(file_b);
-  Differ differ(*a, *b);
+  Differ differ(*a, *b, atol, rtol);
   differ.diff(a->skeleton(), b->skeleton(), "");
   if (differ.differences == 0) {
-    std::cout << "identical\n";
+    if (differ.close == 0) std::cout << "identical\n";
+    else
+      std::cout << "equal within atol " << number(atol) << ", rtol " << number(rtol) << " ("
+                << count_of(differ.close, "entry", "entries") << " not bit-identical, max abs difference "
+                << number(differ.close_max) << ")\n";
     return kOk;
   }
-  std::cout << differ.differences << " difference" << (differ.differences == 1 ? "" : "s") << "\n";
+  std::cout << count_of(differ.differences, "difference") << "\n";
   return kDifferent;
 }
 
-int cmd_extract(const std::string& file, const std::string& key, const std::string& out) {
-  auto reader = io::open_checkpoint(file);
-  Value sub;
-  try {
-    sub = io::load_checkpoint(*reader, "", key);
-  } catch (const Error& e) {
-    // Tensors recorded on a GPU this machine lacks: extract them through the CPU.
-    if (std::string(e.what()).find("map_location=\"cpu\"") == std::string::npos) throw;
-    std::cerr << "ember-ckpt: note: GPU tensors are written as CPU tensors (no GPU here)\n";
-    sub = io::load_checkpoint(*reader, "cpu", key);
-  }
-  save(sub, out);
-  size_t tensors = 0;
-  io::walk_tree(sub, [&](const std::string&, const Value& v) { tensors += v.is_tensor(); });
-  std::cout << "wrote " << out << ": " << (key.empty() ? "(root)" : key) << ", " << tensors << " tensors\n";
-  return kOk;
+// The format OUT is written in: --to, else OUT's extension; a --to that contradicts a known
+// extension is refused, as is an unknown extension without --to.
+std::string output_format(const std::string& out, const std::string& to) {
+  if (!to.empty() && to != "ember" && to != "pth" && to != "safetensors")
+    throw UsageError("--to must be ember, pth or safetensors, not '" + to + "'");
+  std::string ext = std::filesystem::path(out).extension().string();
+  std::string by_ext = ext == ".ember" ? "ember" : ext == ".pth" || ext == ".pt" ? "pth" : ext == ".safetensors" ? "safetensors" : "";
+  if (!to.empty() && !by_ext.empty() && to != by_ext)
+    throw UsageError("--to " + to + " contradicts the extension of " + out + " (" + ext + " is " + by_ext +
+                     "): name the file for its format");
+  if (to.empty() && by_ext.empty())
+    throw UsageError("cannot tell the format of " + out + " from its extension" +
+                     (ext.empty() ? std::string() : " '" + ext + "'") +
+                     ": name it .ember, .pth or .safetensors, or give --to ember|pth|safetensors");
+  return to.empty() ? by_ext : to;
 }
 
-int cmd_convert(const std::string& in, const std::string& out, const std::string& to, bool floats_as_tensors) {
-  if (to != "ember" && to != "pth" && to != "safetensors")
-    throw std::invalid_argument("--to must be ember, pth or safetensors, not '" + to + "'");
-  if (floats_as_tensors && to != "pth") throw std::invalid_argument("--floats-as-tensors applies to --to pth only");
-  auto reader = io::open_checkpoint(in);
-  Value tree;
+// The tree (or its subtree at `key`) with every tensor read; GPU tensors where no GPU is come to the CPU.
+Value read_tree(CheckpointReader& reader, const std::string& key) {
+  if (!key.empty()) resolve_key(reader.skeleton(), key, reader.path());  // names the keys that exist
   try {
-    tree = io::load_checkpoint(*reader, "");
+    return io::load_checkpoint(reader, "", key);
   } catch (const Error& e) {
-    // Tensors recorded on a GPU this machine lacks: convert them through the CPU.
     if (std::string(e.what()).find("map_location=\"cpu\"") == std::string::npos) throw;
     std::cerr << "ember-ckpt: note: GPU tensors are written as CPU tensors (no GPU here)\n";
-    tree = io::load_checkpoint(*reader, "cpu");
+    return io::load_checkpoint(reader, "cpu", key);
   }
-  auto* st = dynamic_cast<io::SafetensorsReader*>(reader.get());
-  if (to == "ember") {
+}
+
+// Writes `tree` to `out` as `format`; the number of tensors written.
+size_t write_tree(const Value& tree, const std::string& out, const std::string& format, CheckpointReader& reader,
+                  bool floats_as_tensors) {
+  auto* st = dynamic_cast<io::SafetensorsReader*>(&reader);
+  if (format == "ember") {
     save(tree, out);
-  } else if (to == "pth") {
+  } else if (format == "pth") {
     io::PthWriteOptions options;
     options.floats_as_tensors = floats_as_tensors;
     io::write_pth(tree, out, options);
@@ -347,12 +517,33 @@ int cmd_convert(const std::string& in, const std::string& out, const std::string
     else metadata.insert("format", "pt");  // what loaders of PyTorch-named weights look for
     io::write_safetensors(tree, out, metadata);
   }
-  if (st && to != "safetensors" && !st->metadata().empty())
-    std::cerr << "ember-ckpt: note: the safetensors metadata (" << st->metadata().size()
-              << " entries) has no place in a " << to << " file and is dropped\n";
+  if (st && format != "safetensors" && !st->metadata().empty())
+    std::cerr << "ember-ckpt: note: the safetensors metadata (" << count_of(st->metadata().size(), "entry", "entries")
+              << ") has no place in " << a_or_an(format) << " file and is dropped\n";
   size_t tensors = 0;
   io::walk_tree(tree, [&](const std::string&, const Value& v) { tensors += v.is_tensor(); });
-  std::cout << "wrote " << out << ": " << to << ", " << tensors << " tensors (from " << reader->format() << ")\n";
+  return tensors;
+}
+
+int cmd_extract(const std::string& file, const std::string& key, const std::string& out, const std::string& to) {
+  std::string format = output_format(out, to);
+  auto reader = io::open_checkpoint(file);
+  Value sub = read_tree(*reader, key);
+  size_t tensors = write_tree(sub, out, format, *reader, false);
+  std::cout << "wrote " << out << ": " << format << ", " << (key.empty() ? "(root)" : key) << ", "
+            << count_of(tensors, "tensor") << "\n";
+  return kOk;
+}
+
+int cmd_convert(const std::string& in, const std::string& out, const std::string& to, const std::string& key,
+                bool floats_as_tensors) {
+  std::string format = output_format(out, to);
+  if (floats_as_tensors && format != "pth") throw UsageError("--floats-as-tensors applies to --to pth only");
+  auto reader = io::open_checkpoint(in);
+  Value tree = read_tree(*reader, key);
+  size_t tensors = write_tree(tree, out, format, *reader, floats_as_tensors);
+  std::cout << "wrote " << out << ": " << format << ", " << (key.empty() ? "" : key + ", ")
+            << count_of(tensors, "tensor") << " (from " << reader->format() << ")\n";
   return kOk;
 }
 
@@ -371,42 +562,34 @@ int main(int argc, char** argv) {
     std::cout << kHelp;
     return kOk;
   }
-  auto expect_args = [&](size_t n, const char* form) {
-    if (args.size() != n + 1) throw std::invalid_argument(std::string("usage: ember-ckpt ") + form);
-  };
   try {
     if (cmd == "inspect") {
-      expect_args(1, "inspect FILE");
-      return cmd_inspect(args[1]);
+      Args a = parse_args(args, cmd, {"--key"}, {"--stats"}, 1, "inspect FILE [--stats] [--key PATTERN]");
+      return cmd_inspect(a.positional[0], a.has("--stats"), a.get("--key"));
+    }
+    if (cmd == "show") {
+      Args a = parse_args(args, cmd, {}, {"--all"}, 2, "show FILE KEY [--all]");
+      return cmd_show(a.positional[0], a.positional[1], a.has("--all"));
     }
     if (cmd == "verify") {
-      expect_args(1, "verify FILE");
-      return cmd_verify(args[1]);
+      Args a = parse_args(args, cmd, {}, {}, 1, "verify FILE");
+      return cmd_verify(a.positional[0]);
     }
     if (cmd == "diff") {
-      expect_args(2, "diff A B");
-      return cmd_diff(args[1], args[2]);
+      Args a = parse_args(args, cmd, {"--atol", "--rtol"}, {}, 2, "diff A B [--atol X] [--rtol Y]");
+      return cmd_diff(a.positional[0], a.positional[1], a.tolerance("--atol"), a.tolerance("--rtol"));
     }
     if (cmd == "extract") {
-      expect_args(3, "extract FILE KEY OUT");
-      return cmd_extract(args[1], args[2], args[3]);
+      Args a = parse_args(args, cmd, {"--to"}, {}, 3, "extract FILE KEY OUT [--to ember|pth|safetensors]");
+      return cmd_extract(a.positional[0], a.positional[1], a.positional[2], a.get("--to"));
     }
     if (cmd == "convert") {
-      std::vector<std::string> positional;
-      std::string to;
-      bool floats_as_tensors = false;
-      for (size_t i = 1; i < args.size(); ++i) {
-        if (args[i] == "--to" && i + 1 < args.size()) to = args[++i];
-        else if (args[i].rfind("--to=", 0) == 0) to = args[i].substr(5);
-        else if (args[i] == "--floats-as-tensors") floats_as_tensors = true;
-        else positional.push_back(args[i]);
-      }
-      if (positional.size() != 2 || to.empty())
-        throw std::invalid_argument("usage: ember-ckpt convert IN OUT --to ember|pth|safetensors [--floats-as-tensors]");
-      return cmd_convert(positional[0], positional[1], to, floats_as_tensors);
+      Args a = parse_args(args, cmd, {"--to", "--key"}, {"--floats-as-tensors"}, 2,
+                          "convert IN OUT [--to ember|pth|safetensors] [--key KEY] [--floats-as-tensors]");
+      return cmd_convert(a.positional[0], a.positional[1], a.get("--to"), a.get("--key"), a.has("--floats-as-tensors"));
     }
-    return usage_error("unknown command '" + cmd + "' (known: inspect, diff, verify, extract, convert)");
-  } catch (const std::invalid_argument& e) {
+    return usage_error("unknown command '" + cmd + "' (known: inspect, show, diff, verify, extract, convert)");
+  } catch (const UsageError& e) {
     return usage_error(e.what());
   } catch (const std::exception& e) {  // ember::Error above all; anything else is reported the same way
     std::cerr << "ember-ckpt: " << e.what() << "\n";

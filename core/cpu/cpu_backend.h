@@ -55,6 +55,9 @@ class CpuBackend final : public Backend {
 
   void uniform(Tensor& out, double low, double high, Generator& gen) override;
   void normal(Tensor& out, double mean, double std, Generator& gen) override;
+  void sgd_step(const SgdHyper& hyper, const std::vector<SgdSlot>& slots) override {
+    sgd_step_per_tensor(*this, hyper, slots);
+  }
 };
 
 CpuBackend& cpu_backend();

@@ -1,5 +1,6 @@
 #pragma once
 // Small checks shared by the op families.
+#include "ember/core/backend.h"
 #include "ember/core/ops.h"
 
 namespace ember::detail {

@@ -1,4 +1,5 @@
 // conv2d: the op, its input checks, and its backward.
+#include "ember/core/backend.h"
 #include "ember/core/ops.h"
 
 namespace ember {

@@ -1,4 +1,5 @@
 // log_softmax, nll_loss and cross_entropy over (N, K) rows, with their backward.
+#include "ember/core/backend.h"
 #include "ember/core/ops.h"
 
 namespace ember {

@@ -1,6 +1,7 @@
 // batch_norm and dropout: the public ops and their backward, over the backend kernels.
 #include <algorithm>
 
+#include "ember/core/backend.h"
 #include "ember/core/ops.h"
 
 namespace ember {

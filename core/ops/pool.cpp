@@ -1,5 +1,6 @@
 // max_pool2d: the op, its input checks, and its backward (which routes gradients through the saved
 // argmax indices).
+#include "ember/core/backend.h"
 #include "ember/core/ops.h"
 
 namespace ember {

@@ -189,7 +189,10 @@ class Pickler {
     for (const auto& [key, child] : d) {
       if (int_keys) write_int(std::stoll(key));
       else write_str(key, path);
-      bool child_int_keys = optimizer && key == "state" && child.is_dict();
+      // Int keys where PyTorch has them: an optimizer's "state" ({0: {...}}), and MultiStepLR's
+      // "milestones" beside "gamma" (PyTorch's Counter {epoch: count}, written as a plain dict).
+      bool child_int_keys = ((optimizer && key == "state") || (key == "milestones" && d.contains("gamma"))) &&
+                            child.is_dict() && child.size() > 0;
       if (child_int_keys)
         for (const auto& [k, unused] : child.as_dict()) child_int_keys = child_int_keys && decimal_key(k);
       write(child, child_path(path, escape_key(key)), child_int_keys);

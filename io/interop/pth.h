@@ -55,10 +55,13 @@ class PthReader final : public CheckpointReader {
 
 struct PthWriteOptions {
   bool sync = true;  // fsync the file and its folder
-  // torch.load(weights_only=True) before PyTorch 2.0 refuses every Python float (even in files
-  // torch.save wrote itself). With this on, each double is written as a 0-dim float64 tensor, so
-  // those versions load the file; Ember then reads those values back as tensors.
-  bool floats_as_tensors = false;
+  // torch.load(weights_only=True) before PyTorch 2.0 refuses every Python float (pickle's BINFLOAT,
+  // "Unsupported operand 71", even in files torch.save wrote itself), and its allowed globals build
+  // nothing else that is a float. So each double is written as a 0-dim float64 tensor (exact), which
+  // every version loads; PyTorch uses it where it wants a number (an optimizer's lr, a scheduler's
+  // gamma) and Ember reads it back as the number it is (Value::is_number/as_double). Off writes
+  // plain Python floats, for readers that need a float type (PyTorch 2's weights_only accepts those).
+  bool floats_as_tensors = true;
   bool force_zip64 = false;  // test seam: zip64 records even for a small archive
 };
 

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "ember/io/atomic_file.h"
+#include "ember/io/text.h"
 
 namespace ember::io {
 
@@ -259,13 +260,13 @@ std::string SafetensorsReader::check_tensor(size_t i) {
 void write_safetensors(const Value& tensors, const std::string& path, const StringMap& metadata,
                        const SafetensorsWriteOptions& options) {
   const char* why = "safetensors holds only a flat dict of tensors (a state dict) and string metadata";
-  EMBER_CHECK(tensors.is_dict(), "save_safetensors: ", path, ": ", why, "; found a ", tensors.kind_name());
+  EMBER_CHECK(tensors.is_dict(), "save_safetensors: ", path, ": ", why, "; found ", a_or_an(tensors.kind_name()));
   for (const auto& [name, v] : tensors.as_dict()) {
     if (!v.is_tensor()) {
       std::string hint = tensors.contains("model_state_dict") && tensors.at("model_state_dict").is_dict()
                              ? " (to keep the model's weights, save its \"model_state_dict\")"
                              : "";
-      EMBER_FAIL("save_safetensors: ", path, ": ", why, "; \"", name, "\" is a ", v.kind_name(), hint);
+      EMBER_FAIL("save_safetensors: ", path, ": ", why, "; \"", name, "\" is ", a_or_an(v.kind_name()), hint);
     }
     EMBER_CHECK(v.as_tensor().defined(), "save_safetensors: ", path, ": the tensor \"", name, "\" is undefined");
     EMBER_CHECK(name != "__metadata__", "save_safetensors: ", path,

@@ -29,7 +29,7 @@ void save(const Value& value, const std::string& path);
 Value load(const std::string& path, const std::string& map_location = "");
 
 // A checkpoint or state dict as a PyTorch .pth file, which torch.load(path, weights_only=True)
-// reads (io/pth.h has the options, for PyTorch before 2.0).
+// reads from torch 1.13 on: doubles are written as 0-dim float64 tensors (io/interop/pth.h says why).
 void save_pth(const Value& value, const std::string& path);
 
 // A flat dict of tensors (a state dict) as a safetensors file, with optional string metadata;

@@ -1,0 +1,46 @@
+#pragma once
+// The whole public API of Ember:  #include <ember/ember.h>
+// Installed as <prefix>/include/ember/ember.h; each header below can also be included on its own.
+
+// core: tensors, autograd, ops, devices, random numbers, the value tree that checkpoints are
+#include "ember/core/autograd.h"
+#include "ember/core/cuda.h"
+#include "ember/core/determinism.h"
+#include "ember/core/device.h"
+#include "ember/core/dtype.h"
+#include "ember/core/error.h"
+#include "ember/core/generator.h"
+#include "ember/core/ops.h"
+#include "ember/core/options.h"
+#include "ember/core/ordered_dict.h"
+#include "ember/core/parallel.h"
+#include "ember/core/shape.h"
+#include "ember/core/tensor.h"
+#include "ember/core/value.h"
+
+// nn: modules and layers
+#include "ember/nn/functional.h"
+#include "ember/nn/init.h"
+#include "ember/nn/layers.h"
+#include "ember/nn/module.h"
+#include "ember/nn/options.h"
+
+// optim: optimizers and learning-rate schedulers
+#include "ember/optim/lr_scheduler.h"
+#include "ember/optim/optimizer.h"
+#include "ember/optim/sgd.h"
+
+// data: datasets and loaders
+#include "ember/data/dataloader.h"
+#include "ember/data/dataset.h"
+#include "ember/data/idx.h"
+#include "ember/data/mnist.h"
+
+// io: checkpoints (ember::save, ember::load) in Ember's format, PyTorch .pth and safetensors
+#include "ember/io/atomic_file.h"
+#include "ember/io/checkpoint_reader.h"
+#include "ember/io/format.h"
+#include "ember/io/interop/detect.h"
+#include "ember/io/interop/pth.h"
+#include "ember/io/interop/safetensors.h"
+#include "ember/io/interop/serialize.h"
