@@ -146,9 +146,12 @@ inline void check_training_checkpoint(const Value& ckpt, const std::string& path
   c.integer("config/step_size", 1, kMaxCount);
   c.number("config/gamma", 0, kMaxRate, /*open_low=*/true);
   c.boolean("config/shuffle");
+  // Recorded since train_mnist learnt other optimizers and schedulers; older checkpoints lack them.
+  if (ckpt.at("config").contains("optimizer")) c.one_of("config/optimizer", {"sgd", "adam", "adamw"});
+  if (ckpt.at("config").contains("scheduler")) c.one_of("config/scheduler", {"step", "cosine", "onecycle"});
   c.integer("config/seed", INT64_MIN, INT64_MAX);
   c.integer("config/train_size", 0, kMaxInt);
-  if (ckpt.at("config").is_dict() && ckpt.at("config").contains("threads")) c.integer("config/threads", 0, 1 << 16);
+  if (ckpt.at("config").contains("threads")) c.integer("config/threads", 0, 1024);
   // The learning-rate state and the optimizer's hyper-parameters and buffers.
   c.integer("scheduler_state_dict/last_epoch", -1, kMaxCount);
   for (const char* key : {"scheduler_state_dict/base_lrs", "scheduler_state_dict/_last_lr"}) {

@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ember/core/value.h"
@@ -90,11 +91,13 @@ inline std::string native_file(const std::string& tree, const std::vector<std::s
 // ---- zip and .pth ----
 
 struct ZipItem {
+  ZipItem(std::string n, std::string d, bool deflated = false, std::string c = "", uint64_t declared = ~0ull)
+      : name(std::move(n)), data(std::move(d)), deflate(deflated), compressed(std::move(c)), declared_size(declared) {}
   std::string name;
-  std::string data;                 // the uncompressed bytes
-  bool deflate = false;
-  std::string compressed;           // replaces the deflate of `data` when set
-  uint64_t declared_size = ~0ull;   // replaces data.size() in the headers when set
+  std::string data;        // the uncompressed bytes
+  bool deflate;
+  std::string compressed;  // replaces the deflate of `data` when set
+  uint64_t declared_size;  // replaces data.size() in the headers when set
 };
 
 inline std::string raw_deflate(const std::string& data, int flush_every = 0) {
