@@ -67,8 +67,8 @@ def main(pth, root, ember_preds):
     with torch.no_grad():
         preds = torch.cat([net(x[i:i + 1000]).argmax(1) for i in range(0, len(x), 1000)]).numpy()
     print(f"PyTorch twin: {np.mean(preds == labels) * 100:.2f}% test accuracy")
-    with open(ember_preds) as f:
-        ours = np.array([int(line) for line in f if line.strip()])
+    with open(ember_preds) as f:  # train_mnist --predictions: one digit per test image
+        ours = np.array([int(c) for c in f.read() if c.isdigit()])
     same = int(np.sum(ours == preds))
     print(f"same prediction as Ember on {same} / {len(preds)} test images")
     return 0 if same == len(preds) else 1
