@@ -11,7 +11,7 @@
 
 set(EMBER_PRIVATE_HEADERS
   core/backend.h core/cuda_module.h core/cpu/cpu_backend.h core/ops/common.h
-  io/crc32.h io/format_detail.h io/text.h io/interop/pickle_detail.h)
+  optim/update.h io/crc32.h io/format_detail.h io/text.h io/interop/pickle_detail.h)
 
 set(EMBER_LAYER_ROOT ${PROJECT_BINARY_DIR}/ember-layers)
 file(REMOVE_RECURSE ${EMBER_LAYER_ROOT})

@@ -25,6 +25,30 @@ struct Pool2dArgs {
   IntPair padding{0};
 };
 
+// For the general ops at the end of Backend.
+enum class BinaryExtOp { Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge };
+enum class MathOp { Abs, Sigmoid, Tanh, Gelu, GeluTanh, Sqrt, Softplus };
+inline const char* binary_ext_name(BinaryExtOp op) {
+  const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge"};
+  return names[int(op)];
+}
+inline const char* math_op_name(MathOp op) {
+  const char* names[] = {"abs", "sigmoid", "tanh", "gelu", "gelu(tanh)", "sqrt", "softplus"};
+  return names[int(op)];
+}
+// A sliding window over (H, W), for im2col and the general pooling kernels.
+struct Window2dArgs {
+  IntPair kernel{1}, stride{1}, padding{0}, dilation{1};
+  bool ceil_mode = false;
+  bool count_include_pad = true;
+};
+// Element (i_0, ..., i_k) of `shape` sits at offset + sum_d i_d * strides[d] (in elements).
+struct StridedView {
+  Shape shape;
+  std::vector<int64_t> strides;
+  int64_t offset = 0;
+};
+
 // One SGD update of a parameter (torch.optim.SGD's rule, see optim/sgd.h), for Backend::sgd_step.
 struct SgdHyper {
   double lr = 0, momentum = 0, dampening = 0, weight_decay = 0;
@@ -132,6 +156,101 @@ class Backend {
   // CUDA fuses the whole list into one launch. Pure, so that the module's vtable of Backend needs
   // nothing of libember (core/cuda_module.h).
   virtual void sgd_step(const SgdHyper& hyper, const std::vector<SgdSlot>& slots) = 0;
+
+  // ==== general ops (views, indexing, elementwise, reductions beyond MNISTNet) ====
+  // Each default refuses, naming the op and the backend; the CPU backend implements them all.
+  // Strided views are relative to the tensor's raw_data(); all tensors are otherwise contiguous.
+
+  // dst viewed through `to` = src viewed through `from` (same shape, same dtype).
+  virtual void strided_copy(const Tensor& src, const StridedView& from, Tensor& dst, const StridedView& to) {
+    (void)src, (void)from, (void)dst, (void)to;
+    EMBER_FAIL("strided_copy (transpose, permute, narrow, cat, expand): no kernel for ", name(), " tensors");
+  }
+  // out = a op b, numpy broadcasting; a and b share a dtype (any but bool for arithmetic); out has
+  // that dtype, or bool for the comparisons.
+  virtual void binary_ext(BinaryExtOp op, const Tensor& a, const Tensor& b, Tensor& out) {
+    (void)op, (void)a, (void)b, (void)out;
+    EMBER_FAIL(binary_ext_name(op), ": no kernel for ", name(), " tensors");
+  }
+  // out = cond ? a : b, all three broadcast to out's shape; cond bool, a and b out's dtype.
+  virtual void where(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out) {
+    (void)cond, (void)a, (void)b, (void)out;
+    EMBER_FAIL("where: no kernel for ", name(), " tensors");
+  }
+  // y = f(x) and grad_x = grad_y * f'(x), float dtypes, same shape.
+  virtual void math(MathOp op, const Tensor& x, Tensor& y) {
+    (void)op, (void)x, (void)y;
+    EMBER_FAIL(math_op_name(op), ": no kernel for ", name(), " tensors");
+  }
+  virtual void math_backward(MathOp op, const Tensor& grad_y, const Tensor& x, Tensor& grad_x) {
+    (void)op, (void)grad_y, (void)x, (void)grad_x;
+    EMBER_FAIL(math_op_name(op), ": no kernel for ", name(), " tensors");
+  }
+  // y = min(max(x, lo), hi), float dtypes.
+  virtual void clamp(const Tensor& x, double lo, double hi, Tensor& y) {
+    (void)x, (void)lo, (void)hi, (void)y;
+    EMBER_FAIL("clamp: no kernel for ", name(), " tensors");
+  }
+  // x: (outer, n, inner) -> values (outer, inner) and int64 indices (outer, inner); first extreme wins.
+  virtual void minmax_dim(const Tensor& x, int64_t dim, bool is_max, Tensor& values, Tensor& indices) {
+    (void)x, (void)dim, (void)is_max, (void)values, (void)indices;
+    EMBER_FAIL(is_max ? "max" : "min", ": no kernel for ", name(), " tensors");
+  }
+  // x: (outer, n, inner), index int64 (k) -> out (outer, k, inner); an index outside [0, n) throws.
+  virtual void index_select(const Tensor& x, int64_t dim, const Tensor& index, Tensor& out) {
+    (void)x, (void)dim, (void)index, (void)out;
+    EMBER_FAIL("index_select: no kernel for ", name(), " tensors");
+  }
+  // The backward: out (outer, n, inner) += src (outer, k, inner) at the rows `index` names.
+  virtual void index_add(const Tensor& src, int64_t dim, const Tensor& index, Tensor& out) {
+    (void)src, (void)dim, (void)index, (void)out;
+    EMBER_FAIL("index_add (index_select backward): no kernel for ", name(), " tensors");
+  }
+  // out[..., i_dim, ...] = x[..., index[..., i_dim, ...], ...]; out and index share a shape.
+  virtual void gather(const Tensor& x, int64_t dim, const Tensor& index, Tensor& out) {
+    (void)x, (void)dim, (void)index, (void)out;
+    EMBER_FAIL("gather: no kernel for ", name(), " tensors");
+  }
+  // The backward: out[..., index[..., i, ...], ...] += src[..., i, ...].
+  virtual void scatter_add(const Tensor& src, int64_t dim, const Tensor& index, Tensor& out) {
+    (void)src, (void)dim, (void)index, (void)out;
+    EMBER_FAIL("scatter_add (gather backward): no kernel for ", name(), " tensors");
+  }
+  // Window geometry of the kernels below; the output size is y's (or cols') shape, chosen by the op.
+  // x: (N, C, H, W) -> cols: (N, C * kh * kw, Ho * Wo), zero outside the input (im2col, as torch's unfold).
+  virtual void im2col(const Tensor& x, const Window2dArgs& args, Tensor& cols) {
+    (void)x, (void)args, (void)cols;
+    EMBER_FAIL("im2col (conv2d with dilation or groups, conv1d): no kernel for ", name(), " tensors");
+  }
+  // The adjoint: x (N, C, H, W) = sum of the columns back into their windows (written whole).
+  virtual void col2im(const Tensor& cols, const Window2dArgs& args, Tensor& x) {
+    (void)cols, (void)args, (void)x;
+    EMBER_FAIL("col2im (conv2d with dilation or groups, conv1d): no kernel for ", name(), " tensors");
+  }
+  // max_pool2d with dilation and ceil_mode; indices as max_pool2d_forward's (backward: max_pool2d_backward).
+  virtual void max_pool2d_general(const Tensor& x, const Window2dArgs& args, Tensor& y, Tensor& indices) {
+    (void)x, (void)args, (void)y, (void)indices;
+    EMBER_FAIL("max_pool2d (dilation, ceil_mode): no kernel for ", name(), " tensors");
+  }
+  // x: (N, C, H, W) -> y: (N, C, Ho, Wo); the divisor follows count_include_pad, as PyTorch's.
+  virtual void avg_pool2d_forward(const Tensor& x, const Window2dArgs& args, Tensor& y) {
+    (void)x, (void)args, (void)y;
+    EMBER_FAIL("avg_pool2d: no kernel for ", name(), " tensors");
+  }
+  virtual void avg_pool2d_backward(const Tensor& grad_y, const Window2dArgs& args, Tensor& grad_x) {
+    (void)grad_y, (void)args, (void)grad_x;
+    EMBER_FAIL("avg_pool2d: no kernel for ", name(), " tensors");
+  }
+  // x: (N, C, H, W) -> y: (N, C, Ho, Wo), window i spanning [floor(i H / Ho), ceil((i + 1) H / Ho)).
+  virtual void adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) {
+    (void)x, (void)y;
+    EMBER_FAIL("adaptive_avg_pool2d: no kernel for ", name(), " tensors");
+  }
+  virtual void adaptive_avg_pool2d_backward(const Tensor& grad_y, Tensor& grad_x) {
+    (void)grad_y, (void)grad_x;
+    EMBER_FAIL("adaptive_avg_pool2d: no kernel for ", name(), " tensors");
+  }
+  // ==== end of general ops ====
 };
 
 // The backend for a device; throws if that device's backend was not built or is unavailable.

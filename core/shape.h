@@ -29,6 +29,13 @@ inline std::string shape_str(const Shape& s) {
   return out + "]";
 }
 
+// Row-major strides (in elements) of a contiguous tensor of shape `s`.
+inline std::vector<int64_t> contiguous_strides(const Shape& s) {
+  std::vector<int64_t> st(s.size(), 1);
+  for (size_t d = s.size(); d-- > 1;) st[d - 1] = st[d] * s[d];
+  return st;
+}
+
 // Normalises a possibly negative dim for a tensor of rank `rank`; `op` names the caller.
 inline int64_t wrap_dim(int64_t dim, int64_t rank, const char* op) {
   int64_t r = rank == 0 ? 1 : rank;

@@ -1,6 +1,7 @@
 #pragma once
 // Tensor: a shape, a dtype and a view into shared, contiguous storage, plus its autograd links.
-// Views (reshape, flatten, unsqueeze, slice along dim 0) share storage; every tensor is contiguous.
+// Views (reshape, flatten, (un)squeeze, slice along dim 0) share storage; every tensor is contiguous,
+// so transpose, permute, expand and slicing along other dims copy (see core/ops/shape.cpp).
 #include <cstring>
 #include <initializer_list>
 #include <iosfwd>
@@ -74,6 +75,15 @@ class Tensor {
   Tensor squeeze(int64_t dim) const;
   Tensor slice(int64_t start, int64_t end) const;  // rows [start, end) along dim 0
   Tensor operator[](int64_t i) const;                // row i along dim 0, rank reduced by one
+  // Copies with view semantics (core/ops/shape.cpp): storage is contiguous-only, so these return
+  // new tensors; values and gradients are as PyTorch's views, but writes do not reach `*this`.
+  Tensor transpose(int64_t dim0, int64_t dim1) const;
+  Tensor permute(const std::vector<int64_t>& dims) const;
+  Tensor t() const;                                      // transpose of a tensor of rank <= 2
+  Tensor narrow(int64_t dim, int64_t start, int64_t length) const;  // a view along dim 0
+  Tensor select(int64_t dim, int64_t index) const;       // narrow to one, then drop `dim`
+  Tensor expand(const Shape& shape) const;               // -1 keeps a size; new dims lead
+  Tensor squeeze() const;                                // drops every size-1 dim (a view)
 
   // Copies.
   Tensor clone() const;

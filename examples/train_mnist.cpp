@@ -81,7 +81,7 @@ examples::Flags make_flags(Config& c) {
   examples::Flags f("train_mnist", "Train MNISTNet on MNIST or Fashion-MNIST, with checkpoints that resume exactly.");
   f.add("--data", c.data, "folder with the four IDX files, raw or .gz (default: datasets/<dataset>)");
   f.add("--dataset", c.dataset, "mnist | fashion-mnist");
-  f.add("--model", c.model, "mnistnet | mnistnet-bn");
+  f.add("--model", c.model, "mnistnet | mnistnet-bn | fashionnet");
   f.add("--epochs", c.epochs, "epochs of the whole run (0: only evaluate)");
   f.add("--batch-size", c.batch_size, "training batch size");
   f.add("--test-batch-size", c.test_batch_size, "evaluation batch size");
@@ -117,7 +117,8 @@ void validate(const Config& c, const examples::Flags& f) {
     if (!ok) f.fail(std::string(flag) + ": " + why);
   };
   need(c.dataset == "mnist" || c.dataset == "fashion-mnist", "--dataset", "expected mnist or fashion-mnist, found '" + c.dataset + "'");
-  need(c.model == "mnistnet" || c.model == "mnistnet-bn", "--model", "expected mnistnet or mnistnet-bn, found '" + c.model + "'");
+  need(c.model == "mnistnet" || c.model == "mnistnet-bn" || c.model == "fashionnet", "--model",
+       "expected mnistnet, mnistnet-bn or fashionnet, found '" + c.model + "'");
   need(c.epochs >= 0, "--epochs", "must be >= 0");
   need(c.batch_size > 0, "--batch-size", "must be > 0");
   need(c.test_batch_size > 0, "--test-batch-size", "must be > 0");

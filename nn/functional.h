@@ -5,7 +5,24 @@
 
 namespace ember::nn::functional {
 
+using ember::adaptive_avg_pool2d;
+using ember::avg_pool2d;
 using ember::batch_norm;
+using ember::binary_cross_entropy;
+using ember::binary_cross_entropy_with_logits;
+using ember::conv1d;
+using ember::dropout2d;
+using ember::embedding;
+using ember::gelu;
+using ember::group_norm;
+using ember::l1_loss;
+using ember::layer_norm;
+using ember::leaky_relu;
+using ember::mse_loss;
+using ember::sigmoid;
+using ember::softmax;
+using ember::softplus;
+using ember::tanh;
 using ember::conv2d;
 using ember::cross_entropy;
 using ember::dropout;

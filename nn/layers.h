@@ -1,5 +1,6 @@
 #pragma once
-// The layers: Linear, Conv2d, MaxPool2d, BatchNorm1d/2d, ReLU, Flatten, Dropout (Sequential and
+// The layers: Linear, Conv2d, MaxPool2d, BatchNorm1d/2d, ReLU, Flatten, Dropout here; activations,
+// norms, embedding, pooling and losses in the headers included at the end (Sequential and
 // ModuleList are in nn/containers.h).
 // Each takes a plain options struct with chained setters (or its common arguments directly),
 // validates it in the constructor, names its parameters and buffers as PyTorch does, initialises
@@ -57,6 +58,8 @@ struct Conv2dOptions {
   EMBER_ARG(IntOrPair, kernel_size);
   EMBER_ARG(IntOrPair, stride) = 1;
   EMBER_ARG(IntOrPair, padding) = 0;
+  EMBER_ARG(IntOrPair, dilation) = 1;
+  EMBER_ARG(int64_t, groups) = 1;  // in_channels and out_channels must both be multiples
   EMBER_ARG(bool, bias) = true;
 };
 
@@ -72,19 +75,21 @@ class Conv2d : public Module {
   std::string name() const override { return "Conv2d"; }
   std::string extra_repr() const override;
 
-  Tensor weight;  // (out_channels, in_channels, kh, kw)
+  Tensor weight;  // (out_channels, in_channels / groups, kh, kw)
   Tensor bias;    // (out_channels); undefined without bias
 
  private:
   Conv2dOptions options_;
 };
 
-// ---- MaxPool2d: x (N, C, H, W) -> (N, C, Ho, Wo); dilation 1 and floor rounding only ----
+// ---- MaxPool2d: x (N, C, H, W) or (C, H, W) -> (N, C, Ho, Wo) ----
 struct MaxPool2dOptions {
   MaxPool2dOptions(IntOrPair kernel_size) : kernel_size_(kernel_size) {}  // NOLINT: implicit, MaxPool2d{2}
   EMBER_ARG(IntOrPair, kernel_size);
   EMBER_ARG(IntOrPair, stride) = 0;  // 0: the kernel size (PyTorch's stride=None), as core's max_pool2d
   EMBER_ARG(IntOrPair, padding) = 0;
+  EMBER_ARG(IntOrPair, dilation) = 1;
+  EMBER_ARG(bool, ceil_mode) = false;
 };
 
 class MaxPool2d : public Module {
@@ -188,3 +193,9 @@ class Dropout : public Module {
 };
 
 }  // namespace ember::nn
+
+// The layers beyond MNISTNet's, in their own headers.
+#include "ember/nn/activation.h"
+#include "ember/nn/conv_pool.h"
+#include "ember/nn/loss.h"
+#include "ember/nn/norm_layers.h"

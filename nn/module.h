@@ -11,8 +11,8 @@
 //
 // Children registered by reference are members of their parent (not owned); children registered
 // as std::shared_ptr are owned (Sequential, ModuleList). Run a model as model(x): a member layer
-// with parameters that was never registered is then refused by name (operator() below). Modules are neither copyable nor movable: a parent
-// holds the addresses of its member children.
+// with parameters that was never registered is then refused by name (operator() below). Modules
+// are neither copyable nor movable: a parent holds the addresses of its member children.
 //
 // Names follow PyTorch: named_parameters() gives "conv1.weight", "bn1.bias" in registration order
 // (own entries first, then each child's, depth first), and state_dict() reads the same in both worlds.

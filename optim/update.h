@@ -1,18 +1,13 @@
 #pragma once
-// The few elementwise steps the optimizers need beyond the public ops, built from public ops and
-// the backend's existing kernels (no new kernels), on whatever device the tensors live.
-#include "ember/core/backend.h"
+// The few elementwise steps the optimizers need, built from public ops, on whatever device the
+// tensors live (a device without a kernel for one of them refuses, naming the op).
 #include "ember/core/ops.h"
 #include "ember/core/ordered_dict.h"
 
 namespace ember::optim::detail {
 
-// sqrt(x), through the backend's unary Sqrt kernel.
-inline Tensor sqrt(const Tensor& x) {
-  Tensor out = empty(x.shape(), x.dtype(), x.device());
-  backend(x.device()).unary(UnaryOp::Sqrt, x, out);
-  return out;
-}
+// sqrt(x), the public op (correctly rounded, as std::sqrt).
+inline Tensor sqrt(const Tensor& x) { return ember::sqrt(x); }
 
 // 1 where x > 0, else 0, in x's dtype: exact, through a cast to bool (nonzero -> 1) and back.
 inline Tensor positive_mask(const Tensor& x) { return relu(x).to(kBool).to(x.dtype()); }

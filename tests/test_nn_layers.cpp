@@ -204,7 +204,7 @@ TEST_CASE("layers refuse inputs of the wrong shape, naming the layer") {
   CHECK(test::error_of([] { Conv2d(3, 2, 3).forward(zeros({1, 2, 5, 5})); }) ==
         "Conv2d: expected input of shape (N, 3, H, W), found [1, 2, 5, 5]");
   CHECK(test::error_of([] { MaxPool2d(2).forward(zeros({2, 4})); }) ==
-        "MaxPool2d: expected input of shape (N, C, H, W), found [2, 4]");
+        "MaxPool2d: expected input of shape (N, C, H, W) or (C, H, W), found [2, 4]");
 }
 
 TEST_CASE("Linear takes a single sample and any leading dims") {

@@ -203,7 +203,7 @@ TEST_CASE("bad flags are refused with a message naming the flag") {
   CHECK(r.code == 2);
   CHECK(r.output.find("--batch-size: must be > 0") != std::string::npos);
   r = run("--model resnet");
-  CHECK(r.output.find("--model: expected mnistnet or mnistnet-bn, found 'resnet'") != std::string::npos);
+  CHECK(r.output.find("--model: expected mnistnet, mnistnet-bn or fashionnet, found 'resnet'") != std::string::npos);
   r = run("--frobnicate");
   CHECK(r.output.find("unknown flag --frobnicate") != std::string::npos);
   r = run("--device tpu");

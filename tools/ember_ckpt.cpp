@@ -386,8 +386,28 @@ struct Differ {
     return scalar_str(v);
   }
 
+  // A number, or a 0-dim tensor's value: PyTorch keeps an optimizer's lr or a loss as a 0-dim tensor
+  // where Ember keeps a number (docs/interop.md), and the two forms of one value are not a difference.
+  bool number_of(const Value& v, CheckpointReader& r, const std::unordered_map<std::string, size_t>& idx,
+                 const std::string& path, double& out) const {
+    if (v.is_double() || v.is_int()) {
+      out = v.is_int() ? double(v.as_int()) : v.as_double();
+      return true;
+    }
+    if (!v.is_tensor() || !r.tensors()[idx.at(path)].shape.empty()) return false;
+    out = r.read_tensor(idx.at(path)).to_vector<double>()[0];
+    return true;
+  }
+
   void diff(const Value& x, const Value& y, const std::string& path) {
     if (x.kind() != y.kind()) {
+      double vx = 0, vy = 0;
+      if (number_of(x, a, ia, path, vx) && number_of(y, b, ib, path, vy)) {
+        if (bits(vx) == bits(vy)) return;
+        if (within(vx, vy, atol, rtol)) note_close(std::fabs(vx - vy));
+        else report('~', path, summary(x, a, ia, path) + " " + number(vx) + " -> " + summary(y, b, ib, path) + " " + number(vy));
+        return;
+      }
       report('~', path, summary(x, a, ia, path) + " -> " + summary(y, b, ib, path));
       return;
     }

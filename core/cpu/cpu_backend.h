@@ -58,6 +58,27 @@ class CpuBackend final : public Backend {
   void sgd_step(const SgdHyper& hyper, const std::vector<SgdSlot>& slots) override {
     sgd_step_per_tensor(*this, hyper, slots);
   }
+
+  // General ops (core/cpu/strided.cpp, core/cpu/math.cpp, core/cpu/index.cpp).
+  void strided_copy(const Tensor& src, const StridedView& from, Tensor& dst, const StridedView& to) override;
+  void binary_ext(BinaryExtOp op, const Tensor& a, const Tensor& b, Tensor& out) override;
+  void where(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out) override;
+  void math(MathOp op, const Tensor& x, Tensor& y) override;
+  void math_backward(MathOp op, const Tensor& grad_y, const Tensor& x, Tensor& grad_x) override;
+  void clamp(const Tensor& x, double lo, double hi, Tensor& y) override;
+  void minmax_dim(const Tensor& x, int64_t dim, bool is_max, Tensor& values, Tensor& indices) override;
+  void index_select(const Tensor& x, int64_t dim, const Tensor& index, Tensor& out) override;
+  void index_add(const Tensor& src, int64_t dim, const Tensor& index, Tensor& out) override;
+  void gather(const Tensor& x, int64_t dim, const Tensor& index, Tensor& out) override;
+  void scatter_add(const Tensor& src, int64_t dim, const Tensor& index, Tensor& out) override;
+  // core/cpu/window.cpp
+  void im2col(const Tensor& x, const Window2dArgs& args, Tensor& cols) override;
+  void col2im(const Tensor& cols, const Window2dArgs& args, Tensor& x) override;
+  void max_pool2d_general(const Tensor& x, const Window2dArgs& args, Tensor& y, Tensor& indices) override;
+  void avg_pool2d_forward(const Tensor& x, const Window2dArgs& args, Tensor& y) override;
+  void avg_pool2d_backward(const Tensor& grad_y, const Window2dArgs& args, Tensor& grad_x) override;
+  void adaptive_avg_pool2d_forward(const Tensor& x, Tensor& y) override;
+  void adaptive_avg_pool2d_backward(const Tensor& grad_y, Tensor& grad_x) override;
 };
 
 CpuBackend& cpu_backend();

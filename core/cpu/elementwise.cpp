@@ -1,7 +1,9 @@
 // Elementwise kernels: fill, cast, binary ops with numpy broadcasting, unary ops, in-place updates.
 #include <cmath>
+#include <limits>
 
 #include "ember/core/cpu/cpu_backend.h"
+#include "ember/core/cpu/iterate.h"
 
 namespace ember {
 
@@ -41,21 +43,9 @@ void binary_same(const T* a, const T* b, T* o, int64_t n) {
   for_each_index(n, [&](int64_t i) { o[i] = apply(Op, a[i], b[i]); });
 }
 
-// Strides of `s` right-aligned to `out`, 0 on broadcast dims.
-std::vector<int64_t> broadcast_strides(const Shape& s, const Shape& out) {
-  std::vector<int64_t> st(out.size(), 0);
-  int64_t stride = 1;
-  for (size_t k = 0; k < s.size(); ++k) {
-    size_t i = s.size() - 1 - k, j = out.size() - 1 - k;
-    st[j] = s[i] == 1 ? 0 : stride;
-    stride *= s[i];
-  }
-  return st;
-}
-
 template <class T>
 void binary_broadcast(BinaryOp op, const T* a, const Shape& sa, const T* b, const Shape& sb, T* o, const Shape& so) {
-  auto ta = broadcast_strides(sa, so), tb = broadcast_strides(sb, so);
+  auto ta = cpu::broadcast_strides(sa, so), tb = cpu::broadcast_strides(sb, so);
   size_t nd = so.size();
   int64_t inner = nd ? so[nd - 1] : 1;
   int64_t outer = inner ? shape_numel(so) / inner : 0;
@@ -92,8 +82,17 @@ void CpuBackend::cast(const Tensor& src, Tensor& out) {
       const S* s = static_cast<const S*>(src.raw_data());
       O* o = static_cast<O*>(out.raw_data());
       for_each_index(src.numel(), [&](int64_t i) {
-        if constexpr (std::is_same_v<O, bool>) o[i] = s[i] != S(0);
-        else o[i] = static_cast<O>(s[i]);
+        if constexpr (std::is_same_v<O, bool>) {
+          o[i] = s[i] != S(0);
+        } else if constexpr (std::is_floating_point_v<S> && !std::is_floating_point_v<O>) {
+          // Through int64 (so -1.5 -> uint8 wraps to 255, as PyTorch on x86); NaN and values out of
+          // int64's range give its minimum, as x86's conversion does, instead of undefined behaviour.
+          S v = s[i];
+          int64_t w = v > S(-9.2e18) && v < S(9.2e18) ? int64_t(v) : std::numeric_limits<int64_t>::min();
+          o[i] = static_cast<O>(w);
+        } else {
+          o[i] = static_cast<O>(s[i]);
+        }
       });
     });
   });

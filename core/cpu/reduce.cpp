@@ -2,18 +2,11 @@
 #include <vector>
 
 #include "ember/core/cpu/cpu_backend.h"
+#include "ember/core/cpu/iterate.h"
 
 namespace ember {
 
-namespace {
-// (outer, n, inner) around `dim`.
-void split_at(const Shape& s, int64_t dim, int64_t& outer, int64_t& n, int64_t& inner) {
-  outer = inner = 1;
-  for (int64_t d = 0; d < dim; ++d) outer *= s[size_t(d)];
-  n = s.empty() ? 1 : s[size_t(dim)];
-  for (size_t d = size_t(dim) + 1; d < s.size(); ++d) inner *= s[d];
-}
-}  // namespace
+using cpu::split_at;
 
 void CpuBackend::sum_to(const Tensor& x, Tensor& out) {
   dispatch_floating(x.dtype(), "sum", [&](auto tag) {

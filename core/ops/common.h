@@ -20,6 +20,9 @@ inline void check_same(const Tensor& a, const Tensor& b, const char* op, const c
               b.device().str());
 }
 
+// nll_loss over (N, K) rows, mean reduction, every target in [0, K): the fused kernel pair.
+Tensor nll_loss_fused(const Tensor& log_probs, const Tensor& target);
+
 // g broadcast up to `shape` (the backward of a reduction).
 Tensor expand_to(const Tensor& g, const Shape& shape);
 

@@ -1,4 +1,6 @@
 // Elementwise ops and relu, each with its backward beside it.
+#include <cmath>
+
 #include "ember/core/ops/common.h"
 
 namespace ember {
@@ -7,7 +9,20 @@ using detail::check_float;
 using detail::check_same;
 
 namespace {
+// Integer operands (same dtype): add, sub and mul exact, without autograd; div in float32.
+Tensor integer_binary(const char* name, BinaryOp op, const Tensor& a, const Tensor& b) {
+  EMBER_CHECK(a.dtype() != kBool && b.dtype() != kBool, name, ": arithmetic on bool tensors is not supported");
+  check_same(a, b, name, "the first operand", "the second operand");
+  if (op == BinaryOp::Div) return div(a.to(kFloat32), b.to(kFloat32));
+  Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), a.dtype(), a.device());
+  BinaryExtOp ext = op == BinaryOp::Add ? BinaryExtOp::Add : op == BinaryOp::Sub ? BinaryExtOp::Sub : BinaryExtOp::Mul;
+  backend(a.device()).binary_ext(ext, a, b, out);
+  return out;
+}
+
 Tensor binary_op(const char* name, BinaryOp op, const Tensor& a, const Tensor& b) {
+  if (a.defined() && b.defined() && !is_floating(a.dtype()) && !is_floating(b.dtype()))
+    return integer_binary(name, op, a, b);
   check_float(a, name, "the first operand");
   check_float(b, name, "the second operand");
   check_same(a, b, name, "the first operand", "the second operand");
@@ -41,6 +56,14 @@ Tensor binary_op(const char* name, BinaryOp op, const Tensor& a, const Tensor& b
 }
 
 Tensor scalar_op(const char* name, BinaryOp op, const Tensor& a, double s, bool scalar_first) {
+  if (a.defined() && !is_floating(a.dtype())) {
+    EMBER_CHECK(a.dtype() != kBool, name, ": arithmetic on bool tensors is not supported");
+    // An integral scalar keeps integer arithmetic exact; otherwise compute in float32, as PyTorch.
+    if (op == BinaryOp::Div || s != std::floor(s)) return scalar_op(name, op, a.to(kFloat32), s, scalar_first);
+    Tensor out = empty(a.shape(), a.dtype(), a.device());
+    backend(a.device()).binary_scalar(op, a, s, scalar_first, out);
+    return out;
+  }
   check_float(a, name, "the operand");
   Tensor out = empty(a.shape(), a.dtype(), a.device());
   backend(a.device()).binary_scalar(op, a, s, scalar_first, out);

@@ -1,6 +1,5 @@
-// log_softmax, nll_loss and cross_entropy over (N, K) rows, with their backward.
-#include "ember/core/backend.h"
-#include "ember/core/ops.h"
+// nll_loss over (N, K) rows with the mean reduction (the MNISTNet path): the fused kernel pair.
+#include "ember/core/ops/common.h"
 
 namespace ember {
 namespace {
@@ -27,20 +26,7 @@ void check_target(const Tensor& x, const Tensor& target, const char* op) {
 
 }  // namespace
 
-Tensor log_softmax(const Tensor& x, int64_t dim) {
-  check_rows(x, "log_softmax", "an input");
-  EMBER_CHECK(dim == 1 || dim == -1, "log_softmax: only dim 1 (the last dim of a 2-D input) is supported, found dim ",
-              dim);
-  Tensor y = empty(x.shape(), x.dtype(), x.device());
-  backend(x.device()).log_softmax_forward(x, y);
-  return record("log_softmax", y, {x}, [y = y.detach()](const Tensor& gy) -> std::vector<Tensor> {
-    Tensor gx = empty(y.shape(), y.dtype(), y.device());
-    backend(y.device()).log_softmax_backward(gy, y, gx);
-    return {gx};
-  });
-}
-
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target) {
+Tensor detail::nll_loss_fused(const Tensor& log_probs, const Tensor& target) {
   check_rows(log_probs, "nll_loss", "log-probabilities");
   check_target(log_probs, target, "nll_loss");
   Tensor loss = empty({}, log_probs.dtype(), log_probs.device());
@@ -52,12 +38,6 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target) {
                   backend(gloss.device()).nll_loss_backward(gloss, target, g);
                   return {g};
                 });
-}
-
-Tensor cross_entropy(const Tensor& logits, const Tensor& target) {
-  check_rows(logits, "cross_entropy", "logits");
-  check_target(logits, target, "cross_entropy");
-  return nll_loss(log_softmax(logits, 1), target);
 }
 
 }  // namespace ember

@@ -87,4 +87,21 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
   });
 }
 
+Tensor dropout2d(const Tensor& x, double p, bool training, Generator& gen) {
+  x.check_defined("dropout2d");
+  EMBER_CHECK(p >= 0.0 && p <= 1.0, "dropout2d: probability has to be between 0 and 1, but got ", p);
+  EMBER_CHECK(x.dim() == 3 || x.dim() == 4, "dropout2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, found ",
+              shape_str(x.shape()));
+  if (!training || p == 0.0) return x;
+  EMBER_CHECK(is_floating(x.dtype()), "dropout2d: expected a float32 or float64 input, found ",
+              dtype_name(x.dtype()));
+  // One draw per (n, c) plane, broadcast over H and W.
+  Shape plane_shape(x.shape().begin(), x.shape().end() - 2);
+  plane_shape.insert(plane_shape.end(), {1, 1});
+  Tensor mask = empty(plane_shape, x.dtype(), x.device());
+  if (p == 1.0) backend(x.device()).fill(mask, 0.0);
+  else backend(x.device()).dropout_mask(p, gen, mask);
+  return mul(x, mask);
+}
+
 }  // namespace ember

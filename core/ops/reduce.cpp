@@ -1,4 +1,8 @@
-// Reductions: sum, mean, sum_to (the backward of broadcasting), argmax.
+// Reductions: sum, mean, sum_to (the backward of broadcasting), max/min with indices, argmax/argmin,
+// var/std and logsumexp.
+#include <algorithm>
+#include <limits>
+
 #include "ember/core/ops/common.h"
 
 namespace ember {
@@ -55,7 +59,7 @@ Tensor mean(const Tensor& x, int64_t dim, bool keepdim) {
   return div(sum(x, d, keepdim), double(std::max<int64_t>(n, 1)));
 }
 
-Tensor argmax(const Tensor& x, int64_t dim) {
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
   EMBER_CHECK(x.defined(), "argmax: the input is undefined");
   EMBER_CHECK(x.numel() > 0, "argmax: the input is empty (shape ", shape_str(x.shape()), ")");
   int64_t d = wrap_dim(dim, x.dim(), "argmax");
@@ -63,7 +67,126 @@ Tensor argmax(const Tensor& x, int64_t dim) {
   if (!s.empty()) s.erase(s.begin() + d);
   Tensor out = empty(s, kInt64, x.device());
   backend(x.device()).argmax(x, d, out);
+  return keepdim && x.dim() > 0 ? out.unsqueeze(d) : out;
+}
+
+
+// ---- several dims, extremes with indices, variance, logsumexp ----
+namespace {
+// Wrapped, de-duplicated dims in descending order; empty means all dims (as PyTorch's dim=[]).
+std::vector<int64_t> reduce_dims(const Tensor& x, const std::vector<int64_t>& dims, const char* op) {
+  std::vector<int64_t> out;
+  if (dims.empty())
+    for (int64_t d = 0; d < x.dim(); ++d) out.push_back(d);
+  for (int64_t d : dims) {
+    int64_t w = wrap_dim(d, x.dim(), op);
+    EMBER_CHECK(std::find(out.begin(), out.end(), w) == out.end(), op, ": dim ", d, " appears more than once");
+    out.push_back(w);
+  }
+  std::sort(out.rbegin(), out.rend());
   return out;
+}
+
+Shape reduced_shape(const Tensor& x, const std::vector<int64_t>& wrapped, bool keepdim) {
+  Shape s;
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    bool r = std::find(wrapped.begin(), wrapped.end(), d) != wrapped.end();
+    if (!r) s.push_back(x.size(d));
+    else if (keepdim) s.push_back(1);
+  }
+  return s;
+}
+
+// max or min along one dim: values keep x's dtype, indices int64; both (..., 1, ...) with keepdim.
+std::tuple<Tensor, Tensor> extreme(const Tensor& x, int64_t dim, bool keepdim, bool is_max) {
+  const char* op = is_max ? "max" : "min";
+  x.check_defined(op);
+  int64_t d = wrap_dim(dim, x.dim(), op);
+  Shape kept = x.shape();
+  if (!kept.empty()) {
+    EMBER_CHECK(kept[size_t(d)] > 0, op, ": cannot reduce over dim ", dim, " of size 0 (shape ",
+                shape_str(x.shape()), ")");
+    kept[size_t(d)] = 1;
+  }
+  Tensor values = empty(kept, x.dtype(), x.device()), indices = empty(kept, kInt64, x.device());
+  backend(x.device()).minmax_dim(x, d, is_max, values, indices);
+  if (is_floating(x.dtype())) {
+    Shape sx = x.shape();
+    values = record(op, values, {x}, [sx, d, idx = indices](const Tensor& g) -> std::vector<Tensor> {
+      Tensor gx = zeros(sx, g.dtype(), g.device());
+      if (sx.empty()) return {g.reshape({})};
+      backend(g.device()).scatter_add(g, d, idx, gx);
+      return {gx};
+    });
+  }
+  if (keepdim || x.dim() == 0) return {values, indices};
+  return {values.squeeze(d), indices.squeeze(d)};
+}
+}  // namespace
+
+Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  check_float(x, "sum", "the input");
+  std::vector<int64_t> ds = reduce_dims(x, dims, "sum");
+  Tensor y = x;
+  for (int64_t d : ds) y = sum(y, d, true);
+  return y.reshape(reduced_shape(x, ds, keepdim));
+}
+
+Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  check_float(x, "mean", "the input");
+  std::vector<int64_t> ds = reduce_dims(x, dims, "mean");
+  int64_t n = 1;
+  for (int64_t d : ds) n *= x.dim() ? x.size(d) : 1;
+  return div(sum(x, dims, keepdim), double(n));  // n == 0 gives NaN, as PyTorch
+}
+
+std::tuple<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) { return extreme(x, dim, keepdim, true); }
+std::tuple<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) { return extreme(x, dim, keepdim, false); }
+
+Tensor max(const Tensor& x) {
+  x.check_defined("max");
+  EMBER_CHECK(x.numel() > 0, "max: expected a non-empty input, found shape ", shape_str(x.shape()));
+  return std::get<0>(extreme(x.reshape({-1}), 0, false, true));
+}
+Tensor min(const Tensor& x) {
+  x.check_defined("min");
+  EMBER_CHECK(x.numel() > 0, "min: expected a non-empty input, found shape ", shape_str(x.shape()));
+  return std::get<0>(extreme(x.reshape({-1}), 0, false, false));
+}
+
+Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
+  EMBER_CHECK(x.defined(), "argmin: the input is undefined");
+  EMBER_CHECK(x.numel() > 0, "argmin: the input is empty (shape ", shape_str(x.shape()), ")");
+  return std::get<1>(extreme(x.detach(), dim, keepdim, false));
+}
+Tensor argmax(const Tensor& x) { return argmax(x.reshape({-1}), 0); }
+Tensor argmin(const Tensor& x) { return argmin(x.reshape({-1}), 0); }
+
+Tensor var(const Tensor& x, const std::vector<int64_t>& dims, double correction, bool keepdim) {
+  check_float(x, "var", "the input");
+  std::vector<int64_t> ds = reduce_dims(x, dims, "var");
+  int64_t n = 1;
+  for (int64_t d : ds) n *= x.dim() ? x.size(d) : 1;
+  Tensor centred = sub(x, mean(x, dims, true));
+  // n - correction <= 0 divides by zero or less: inf or NaN, as PyTorch.
+  return div(sum(mul(centred, centred), dims, keepdim), std::max(0.0, double(n) - correction));
+}
+
+Tensor std(const Tensor& x, const std::vector<int64_t>& dims, double correction, bool keepdim) {
+  return sqrt(var(x, dims, correction, keepdim));
+}
+
+Tensor logsumexp(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  check_float(x, "logsumexp", "the input");
+  std::vector<int64_t> ds = reduce_dims(x, dims, "logsumexp");
+  // Shift by the (constant) maximum so exp never overflows; an infinite maximum shifts by 0.
+  Tensor m = x.detach();
+  for (int64_t d : ds)
+    if (x.numel() > 0) m = std::get<0>(extreme(m, d, true, true));
+  if (x.numel() == 0) m = zeros(reduced_shape(x, ds, true), x.dtype(), x.device());
+  m = where(eq(abs(m), std::numeric_limits<double>::infinity()), 0.0, m);
+  Tensor y = add(log(sum(exp(sub(x, m)), dims, true)), m);
+  return y.reshape(reduced_shape(x, ds, keepdim));
 }
 
 }  // namespace ember
