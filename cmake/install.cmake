@@ -39,5 +39,7 @@ else()
   set(EMBER_PC_PRIVATE_LIBS "")
   set(EMBER_PC_LIBS_EXTRA "")
 endif()
+# Relative to the .pc file, so that an install moved or made with `cmake --install --prefix` works.
+file(RELATIVE_PATH EMBER_PC_TO_PREFIX ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
 configure_file(cmake/ember.pc.in ${PROJECT_BINARY_DIR}/ember.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/ember.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -23,6 +23,8 @@ done < <(grep -rn '#include "ember/' "$work/prefix/include/ember")
 [[ -f "$work/prefix/include/ember/core/backend.h" ]] && { echo "the private core/backend.h was installed"; exit 1; }
 pkg="$(PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --cflags --libs ember)"
 echo "pkg-config: $pkg"
+inc="$(sed -E 's/^-I([^ ]+).*/\1/' <<<"$pkg")"
+[[ -f "$inc/ember/ember.h" ]] || { echo "pkg-config's include folder $inc holds no ember/ember.h"; exit 1; }
 cmake -S "$src/tests/consumer" -B "$work/installed" -DCMAKE_PREFIX_PATH="$work/prefix" >"$work/installed.log" ||
   { cat "$work/installed.log"; exit 1; }
 cmake --build "$work/installed" -j"$jobs" >>"$work/installed.log" || { cat "$work/installed.log"; exit 1; }
