@@ -146,7 +146,11 @@ std::vector<Block> parse(const std::vector<std::string>& lines) {
 // Whether this build prints what block b shows (see requires= above).
 bool shows_this_build(const Block& b) {
   if (b.requires_build == "no-cuda") return !ember::cuda_built();
-  if (b.requires_build == "cuda-no-gpu") return ember::cuda_built() && ember::cuda_device_count() == 0;
+  // A CUDA build whose module and libraries load, on a machine without a GPU (not one whose CUDA
+  // libraries are missing: that run's reason names the missing library instead).
+  if (b.requires_build == "cuda-no-gpu")
+    return ember::cuda_built() && ember::cuda_device_count() == 0 &&
+           ember::cuda::unavailable_reason() == "no GPU is visible to the CUDA runtime";
   return true;
 }
 
