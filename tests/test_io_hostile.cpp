@@ -329,8 +329,11 @@ std::string run_in_child(const std::string& reader, const std::string& file, con
 
 TEST_CASE("every reader over the hostile corpus: a clear error or a load, in bounded time and memory") {
   ScratchDir dir("hostile");
+  // EMBER_HOSTILE_KEEP=FOLDER writes the corpus there and leaves it, to run other programs over it.
+  const char* keep = std::getenv("EMBER_HOSTILE_KEEP");
+  if (keep) std::filesystem::create_directories(keep);
   auto begin = std::chrono::steady_clock::now();
-  std::vector<Case> cases = write_hostile_corpus(dir.dir.string());
+  std::vector<Case> cases = write_hostile_corpus(keep ? std::string(keep) : dir.dir.string());
   MESSAGE("corpus written in ", std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count(), " s");
   std::string slow;
   Limits lim;
