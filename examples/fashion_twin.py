@@ -3,7 +3,7 @@
 (a .pth written by `ember_ckpt convert CKPT OUT.pth --to pth`, or a plain state dict), predicts the
 Fashion-MNIST test set, and compares with Ember's predictions (train_mnist --predictions).
 
-  /usr/bin/python3 examples/fashion_twin.py best.pth /usr/share/datasets/fashion-mnist ember_preds.txt
+  /usr/bin/python3 examples/fashion_twin.py best.pth datasets/fashion-mnist ember_preds.txt
 """
 import gzip
 import os
@@ -26,6 +26,10 @@ class FashionNet(nn.Module):
         self.bn2 = nn.BatchNorm2d(32)
         self.down = nn.Conv2d(32, 64, 3, stride=2, padding=1, bias=False)
         self.bn3 = nn.BatchNorm2d(64)
+        self.conv3 = nn.Conv2d(64, 64, 3, padding=1, bias=False)
+        self.bn4 = nn.BatchNorm2d(64)
+        self.conv4 = nn.Conv2d(64, 64, 3, padding=1, bias=False)
+        self.bn5 = nn.BatchNorm2d(64)
         self.gap = nn.AdaptiveAvgPool2d(1)
         self.drop = nn.Dropout(0.3)
         self.fc = nn.Linear(64, 10)
@@ -35,6 +39,8 @@ class FashionNet(nn.Module):
         r = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(h)))))
         h = F.relu(h + r)
         h = F.relu(self.bn3(self.down(h)))
+        r = self.bn5(self.conv4(F.relu(self.bn4(self.conv3(h)))))
+        h = F.relu(h + r)
         return self.fc(self.drop(self.gap(h).flatten(1)))
 
 

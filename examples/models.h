@@ -63,7 +63,7 @@ struct MNISTNetBN : nn::Module {
 };
 
 // The Fashion-MNIST model of the README's recipe, written with the layers beyond MNISTNet's:
-// conv-BN-ReLU blocks, a residual block, global average pooling and dropout. Its PyTorch twin is
+// conv-BN-ReLU blocks, two residual blocks, global average pooling and dropout. Its PyTorch twin is
 // examples/fashion_twin.py; the parameter and buffer names are the same in both.
 struct FashionNet : nn::Module {
   nn::Conv2d stem{nn::Conv2dOptions(1, 32, 3).padding(1).bias(false)};
@@ -74,6 +74,10 @@ struct FashionNet : nn::Module {
   nn::BatchNorm2d bn2{32};
   nn::Conv2d down{nn::Conv2dOptions(32, 64, 3).stride(2).padding(1).bias(false)};
   nn::BatchNorm2d bn3{64};
+  nn::Conv2d conv3{nn::Conv2dOptions(64, 64, 3).padding(1).bias(false)};
+  nn::BatchNorm2d bn4{64};
+  nn::Conv2d conv4{nn::Conv2dOptions(64, 64, 3).padding(1).bias(false)};
+  nn::BatchNorm2d bn5{64};
   nn::AdaptiveAvgPool2d gap{1};
   nn::Dropout drop{0.3};
   nn::Linear fc{64, 10};
@@ -87,6 +91,10 @@ struct FashionNet : nn::Module {
     register_module("bn2", bn2);
     register_module("down", down);
     register_module("bn3", bn3);
+    register_module("conv3", conv3);
+    register_module("bn4", bn4);
+    register_module("conv4", conv4);
+    register_module("bn5", bn5);
     register_module("gap", gap);
     register_module("drop", drop);
     register_module("fc", fc);
@@ -96,9 +104,11 @@ struct FashionNet : nn::Module {
   // x: (N, 1, 28, 28) -> (N, 10)
   Tensor forward(const Tensor& x) override {
     Tensor h = max_pool2d(relu(bn0(stem(x))), 2);     // (N, 32, 14, 14)
-    Tensor r = bn2(conv2(relu(bn1(conv1(h)))));       // the residual branch
+    Tensor r = bn2(conv2(relu(bn1(conv1(h)))));       // first residual branch
     h = relu(h + r);                                  // (N, 32, 14, 14)
     h = relu(bn3(down(h)));                           // (N, 64, 7, 7)
+    r = bn5(conv4(relu(bn4(conv3(h)))));              // second residual branch
+    h = relu(h + r);                                  // (N, 64, 7, 7)
     return fc(drop(gap(h).flatten(1)));               // (N, 64) -> (N, 10)
   }
 };
