@@ -44,7 +44,13 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
     identity = identity && d == int64_t(i);
   }
   if (identity) return x.reshape(x.shape());
-  return view_copy("permute", x, v);
+  Tensor y = view_copy("permute", x, v);
+  if (trace::active()) {
+    std::vector<int64_t> perm;
+    for (int64_t d : dims) perm.push_back(wrap_dim(d, x.dim(), "permute"));
+    trace::op("permute", {x}, y, {trace::Attr::is("perm", perm)});
+  }
+  return y;
 }
 
 Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
@@ -136,6 +142,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   }
   std::vector<int64_t> lengths;
   for (const Tensor& p : parts) lengths.push_back(p.size(d));
+  if (trace::active()) trace::op("cat", parts, out, {trace::Attr::i("axis", d)});
   return record("cat", out, parts, [d, starts, lengths](const Tensor& g) -> std::vector<Tensor> {
     std::vector<Tensor> gs;
     for (size_t i = 0; i < starts.size(); ++i) gs.push_back(narrow(g, d, starts[i], lengths[i]));
