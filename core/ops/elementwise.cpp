@@ -17,6 +17,7 @@ Tensor integer_binary(const char* name, BinaryOp op, const Tensor& a, const Tens
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), a.dtype(), a.device());
   BinaryExtOp ext = op == BinaryOp::Add ? BinaryExtOp::Add : op == BinaryOp::Sub ? BinaryExtOp::Sub : BinaryExtOp::Mul;
   backend(a.device()).binary_ext(ext, a, b, out);
+  if (trace::active()) trace::note(name, {a, b}, out);
   return out;
 }
 

@@ -69,6 +69,7 @@ Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
   if (!s.empty()) s.erase(s.begin() + d);
   Tensor out = empty(s, kInt64, x.device());
   backend(x.device()).argmax(x, d, out);
+  if (trace::active()) trace::note("argmax", {x}, out);
   return keepdim && x.dim() > 0 ? out.unsqueeze(d) : out;
 }
 
@@ -159,7 +160,9 @@ Tensor min(const Tensor& x) {
 Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
   EMBER_CHECK(x.defined(), "argmin: the input is undefined");
   EMBER_CHECK(x.numel() > 0, "argmin: the input is empty (shape ", shape_str(x.shape()), ")");
-  return std::get<1>(extreme(x.detach(), dim, keepdim, false));
+  Tensor out = std::get<1>(extreme(x.detach(), dim, keepdim, false));
+  if (trace::active()) trace::note("argmin", {x}, out);
+  return out;
 }
 Tensor argmax(const Tensor& x) { return argmax(x.reshape({-1}), 0); }
 Tensor argmin(const Tensor& x) { return argmin(x.reshape({-1}), 0); }

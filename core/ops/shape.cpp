@@ -81,12 +81,20 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
   if (end < 0) end += n;
   start = std::clamp<int64_t>(start, 0, n);
   end = std::clamp<int64_t>(end, start, n);
-  if (step == 1 && d == 0) return x.slice(start, end);  // rows of a contiguous tensor: a true view
-  std::vector<int64_t> st = contiguous_strides(x.shape());
-  StridedView v{x.shape(), st, start * st[size_t(d)]};
-  v.shape[size_t(d)] = (end - start + step - 1) / step;
-  v.strides[size_t(d)] *= step;
-  return view_copy("slice", x, v);
+  Tensor y;
+  if (step == 1 && d == 0) {
+    y = x.slice(start, end);  // rows of a contiguous tensor: a true view
+  } else {
+    std::vector<int64_t> st = contiguous_strides(x.shape());
+    StridedView v{x.shape(), st, start * st[size_t(d)]};
+    v.shape[size_t(d)] = (end - start + step - 1) / step;
+    v.strides[size_t(d)] *= step;
+    y = view_copy("slice", x, v);
+  }
+  if (trace::active())
+    trace::op("slice", {x}, y, {trace::Attr::i("axis", d), trace::Attr::i("start", start), trace::Attr::i("end", end),
+                                trace::Attr::i("step", step)});
+  return y;
 }
 
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {

@@ -257,16 +257,22 @@ bool emit_shape(GraphBuilder& g, const OpContext& c) {
     GraphBuilder::attr(g.node("Transpose", {c.inputs[0]}, {c.output}, c.output), "perm", c.is("perm"));
   } else if (name == "cat") {
     GraphBuilder::attr(g.node("Concat", c.inputs, {c.output}, c.output), "axis", c.i("axis"));
-  } else if (name == "slice" && c.op.inputs[0].dim() >= 1 && !c.find("perm")) {
-    // Tensor::slice: rows [start, end) of dim 0, found from the output's place in the input's storage.
+  } else if (name == "slice" && c.op.inputs[0].dim() >= 1) {
+    // ember::slice says where; Tensor::slice (rows [start, end) of dim 0) is found from the output's
+    // place in the input's storage.
     const Tensor& x = c.op.inputs[0];
     const Tensor& y = c.op.output;
-    if (!y.shares_storage(x)) return false;
-    int64_t row = x.size(0) == 0 ? 1 : std::max<int64_t>(x.numel() / x.size(0), 1);
-    int64_t start = (y.impl()->offset - x.impl()->offset) / row, end = start + y.size(0);
-    if (c.symbolic_batch && c.batched[0] && end == x.size(0)) end = INT64_MAX;
+    int64_t axis = 0, start = 0, end = 0, step = 1;
+    if (c.find("axis")) {
+      axis = c.i("axis"), start = c.i("start"), end = c.i("end"), step = c.i("step");
+    } else {
+      if (!y.shares_storage(x)) return false;
+      int64_t row = x.size(0) == 0 ? 1 : std::max<int64_t>(x.numel() / x.size(0), 1);
+      start = (y.impl()->offset - x.impl()->offset) / row, end = start + y.size(0);
+    }
+    if (axis == 0 && c.symbolic_batch && c.batched[0] && end == x.size(0)) end = INT64_MAX;  // all rows, any batch
     g.node("Slice", {c.inputs[0], g.ints({start}, c.output + "_starts"), g.ints({end}, c.output + "_ends"),
-                     g.ints({0}, c.output + "_axes")},
+                     g.ints({axis}, c.output + "_axes"), g.ints({step}, c.output + "_steps")},
            {c.output}, c.output);
   } else {
     return false;
