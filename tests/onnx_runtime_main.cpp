@@ -12,7 +12,7 @@
 
 int main(int argc, char** argv) {
   const char* why = nullptr;
-  if (!ember::onnx::available()) why = "this build of Ember has no ONNX support (libonnx-dev not found)";
+  if (!ember::onnx::available()) why = "this build of Ember has no ONNX support (EMBER_ONNX=OFF or no libonnx-dev)";
   else if (!ember::test::node_available()) why = "node (Node.js) is not on PATH";
   else if (ember::test::onnxruntime_node_dir().empty())
     why = "the npm package onnxruntime-node is not installed (scripts/setup.sh installs it into .deps/onnxruntime)";

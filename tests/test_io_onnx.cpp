@@ -33,7 +33,7 @@ struct Run {
   std::string output;
   int status = -1;
 };
-Run run(const std::string& cmd) {
+[[maybe_unused]] Run run(const std::string& cmd) {
   Run r;
   FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
   REQUIRE(p);
@@ -47,7 +47,7 @@ Run run(const std::string& cmd) {
 const std::string kBin = std::string(EMBER_BINARY_DIR) + "/bin/";
 
 // MNISTNet-BN with running statistics that are not the initial ones, in eval mode.
-std::unique_ptr<examples::MNISTNetBN> bn_model() {
+[[maybe_unused]] std::unique_ptr<examples::MNISTNetBN> bn_model() {
   manual_seed(5);
   auto m = std::make_unique<examples::MNISTNetBN>();
   NoGradGuard ng;

@@ -39,8 +39,8 @@ Tensor OnnxReader::read_tensor(size_t i) {
 #if !EMBER_WITH_ONNX
 
 OnnxReader::OnnxReader(const std::string& path) : path_(path) {
-  EMBER_FAIL("load: ", path, ": an ONNX model, but this build of Ember has no ONNX support (libonnx-dev was not ",
-             "found when it was configured; install it and configure again)");
+  EMBER_FAIL("load: ", path, ": an ONNX model, but this build of Ember has no ONNX support (it was configured ",
+             "with EMBER_ONNX=OFF or without libonnx-dev; install libonnx-dev and configure again)");
 }
 
 #else

@@ -23,8 +23,8 @@ namespace ember::onnx {
 bool available() { return false; }
 
 ExportSummary export_model(nn::Module&, const Tensor&, const std::string& path, const ExportOptions&) {
-  EMBER_FAIL("export_model: ", path, ": this build of Ember has no ONNX support (libonnx-dev was not found ",
-             "when it was configured; install it and configure again)");
+  EMBER_FAIL("export_model: ", path, ": this build of Ember has no ONNX support (it was configured with ",
+             "EMBER_ONNX=OFF or without libonnx-dev; install libonnx-dev and configure again)");
 }
 
 #else
