@@ -41,6 +41,8 @@
 #include "ember/io/checkpoint_reader.h"
 #include "ember/io/format.h"
 #include "ember/io/interop/detect.h"
+#include "ember/io/interop/onnx.h"
 #include "ember/io/interop/pth.h"
 #include "ember/io/interop/safetensors.h"
 #include "ember/io/interop/serialize.h"
+#include "ember/io/onnx/export.h"

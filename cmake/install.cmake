@@ -34,6 +34,9 @@ install(FILES ${PROJECT_BINARY_DIR}/EmberConfig.cmake ${PROJECT_BINARY_DIR}/Embe
 
 if(EMBER_STATIC)
   set(EMBER_PC_PRIVATE_LIBS "-lz -ldl")
+  if(EMBER_WITH_ONNX)
+    string(APPEND EMBER_PC_PRIVATE_LIBS " -lonnx -lonnx_proto -lprotobuf")
+  endif()
   set(EMBER_PC_LIBS_EXTRA "${OpenMP_CXX_FLAGS}")
 else()
   set(EMBER_PC_PRIVATE_LIBS "")

@@ -3,15 +3,15 @@
 # layer ("ember/io/..." from nn/) fails to build. The trees are folders of symbolic links in the
 # build tree: <build>/ember-layers/<layer>/ember/<folder>/<file>.h -> the source file.
 #
-#   core <- nn, optim, io, data <- io/interop
+#   core <- nn, optim, io, data <- io/interop <- io/onnx (which needs nn too)
 #
 # Headers listed in EMBER_PRIVATE_HEADERS (the kernel interface, the CPU kernels, the file
 # formats' internals) are in the layer trees, so the library builds against them, but not in the
 # public tree that users compile against and that `cmake --install` copies.
 
 set(EMBER_PRIVATE_HEADERS
-  core/backend.h core/cuda_module.h core/cpu/cpu_backend.h core/ops/common.h
-  optim/update.h io/crc32.h io/format_detail.h io/text.h io/interop/pickle_detail.h)
+  core/backend.h core/cuda_module.h core/trace.h core/cpu/cpu_backend.h core/ops/common.h
+  optim/update.h io/crc32.h io/format_detail.h io/text.h io/interop/pickle_detail.h io/onnx/graph.h)
 
 set(EMBER_LAYER_ROOT ${PROJECT_BINARY_DIR}/ember-layers)
 file(REMOVE_RECURSE ${EMBER_LAYER_ROOT})

@@ -5,6 +5,7 @@
 
 #include "ember/core/ops.h"
 #include "ember/core/parallel.h"
+#include "ember/core/trace.h"
 
 namespace ember {
 
@@ -39,6 +40,7 @@ bool any_requires_grad(std::initializer_list<const Tensor*> inputs) {
 }
 
 Tensor record(const char* name, Tensor output, std::vector<Tensor> inputs, BackwardFn fn) {
+  if (trace::active()) trace::note(name, inputs, output);
   if (!g_grad_enabled) return output;
   bool any = false;
   for (const Tensor& t : inputs) any = any || t.requires_grad();

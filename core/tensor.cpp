@@ -7,6 +7,7 @@
 
 #include "ember/core/autograd.h"
 #include "ember/core/backend.h"
+#include "ember/core/trace.h"
 
 namespace ember {
 
@@ -149,7 +150,10 @@ Tensor Tensor::to(DType t) const {
   if (t == dtype()) return *this;
   Tensor out = empty(shape(), t, device());
   backend(device()).cast(*this, out);
-  if (!is_floating(t)) return out;
+  if (!is_floating(t)) {
+    if (trace::active()) trace::note("to", {*this}, out);  // no autograd, but an exporter must see the cast
+    return out;
+  }
   DType from = dtype();
   return record("to", out, {*this}, [from](const Tensor& g) -> std::vector<Tensor> { return {g.to(from)}; });
 }

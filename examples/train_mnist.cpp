@@ -26,6 +26,7 @@
 #include "examples/models.h"
 #include "examples/training_state.h"
 #include "ember/io/interop/serialize.h"
+#include "ember/io/onnx/export.h"
 #include "ember/optim/adam.h"
 #include "ember/optim/lr_scheduler.h"
 #include "ember/optim/sgd.h"
@@ -60,6 +61,7 @@ struct Config {
   std::string resume;
   std::string load;
   std::string predictions;
+  std::string export_onnx;
   std::string metrics;
   int64_t train_size = 0;
   int64_t test_size = 0;
@@ -106,6 +108,7 @@ examples::Flags make_flags(Config& c) {
   f.add("--resume", c.resume, "continue a run from a checkpoint (--epochs counts the whole run)");
   f.add("--load", c.load, "initialise the model from a state dict, or a checkpoint's model_state_dict");
   f.add("--predictions", c.predictions, "write the predicted test labels here, one digit per image");
+  f.add("--export-onnx", c.export_onnx, "write the trained model (in eval mode) as an ONNX model to FILE");
   f.add("--metrics", c.metrics, "write a row per logged step and per epoch to FILE.csv or FILE.jsonl");
   f.add("--train-size", c.train_size, "train on the first N training images only (0: all)");
   f.add("--test-size", c.test_size, "evaluate on the first N test images only (0: all)");
@@ -141,7 +144,7 @@ void validate(const Config& c, const examples::Flags& f) {
   namespace fs = std::filesystem;
   std::error_code ec;
   for (auto [flag, path] : {std::pair{"--resume", &c.resume}, {"--load", &c.load}, {"--predictions", &c.predictions},
-                            {"--metrics", &c.metrics}})
+                            {"--metrics", &c.metrics}, {"--export-onnx", &c.export_onnx}})
     need(path->empty() || !fs::is_directory(*path, ec), flag, "'" + *path + "' is a folder, expected a file");
   for (auto [flag, path] : {std::pair{"--resume", &c.resume}, {"--load", &c.load}})
     need(path->empty() || fs::exists(*path, ec), flag, "no such file: '" + *path + "'");
@@ -473,6 +476,15 @@ int run(int argc, char** argv) {
     out << last.predictions;
     if (!out) flags.fail("--predictions: cannot write " + c.predictions);
     std::cout << "Wrote " << last.predictions.size() << " predictions to " << c.predictions << "\n";
+  }
+  if (!c.export_onnx.empty()) {
+    // Inference mode (BatchNorm's running statistics, no dropout); two test images as the example batch.
+    model->eval();
+    const int64_t rows[] = {0, 1};
+    Tensor example = test_set->get_batch(std::span<const int64_t>(rows, test_set->size() >= 2 ? 2 : 1)).data.to(device);
+    onnx::ExportSummary s = onnx::export_model(*model, example, c.export_onnx);
+    std::cout << "Exported the model to " << c.export_onnx << " (ONNX, opset " << s.opset << ", " << s.nodes
+              << " nodes, " << s.initializers << " initializers named by the state dict's keys)\n";
   }
   return 0;
 }

@@ -113,7 +113,13 @@ Tensor Conv1d::forward(const Tensor& x) {
 
 std::string Conv1d::extra_repr() const {
   const auto& o = options_;
-  auto one = [](int64_t v) { return "(" + std::to_string(v) + ",)"; };
+  // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive) on "(" + std::string.
+  auto one = [](int64_t v) {
+    std::string s = "(";
+    s += std::to_string(v);
+    s += ",)";
+    return s;
+  };
   std::string s = std::to_string(o.in_channels()) + ", " + std::to_string(o.out_channels()) +
                   ", kernel_size=" + one(o.kernel_size()) + ", stride=" + one(o.stride());
   if (o.padding() != 0) s += ", padding=" + one(o.padding());

@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "ember/core/autograd.h"
+#include "ember/core/trace.h"
 #include "ember/nn/options.h"
 
 #if __has_include(<cxxabi.h>)
@@ -150,6 +151,7 @@ Tensor Module::operator()(const Tensor& x) {
   struct Pop {
     ~Pop() { t_calls.pop_back(); }
   } pop;
+  trace::ModuleScope scope(this);  // exporters name the module an op was called in
   return forward(x);
 }
 

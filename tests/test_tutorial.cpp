@@ -2,7 +2,7 @@
 // exactly the output block under it; every C++ excerpt must be exactly the marked lines of its
 // program. The conventions (also described at the end of the tutorial):
 //
-//   <!-- output [exit=N] [requires=no-cuda|cuda-no-gpu] [mask=/REGEX/ ...] -->
+//   <!-- output [exit=N] [requires=no-cuda|cuda-no-gpu|onnx] [mask=/REGEX/ ...] -->
 //   ```console
 //   $ build/bin/PROGRAM ARGS          one command; build/bin is the build folder's bin/, and an
 //                                      argument under tests/reference/ is the source tree's
@@ -19,6 +19,7 @@
 // vary from machine to machine (checksums of trained weights): matches of REGEX are replaced by
 // <masked> on both sides. requires=no-cuda: the block shows a build without CUDA; requires=cuda-no-gpu:
 // a build with CUDA on a machine without a GPU (what scripts/build.sh gives where nvcc is installed);
+// requires=onnx: a build with ONNX support (libonnx-dev);
 // other builds run the command but do not compare its output. Blocks run in document order, so a block may read files an earlier block wrote.
 //
 // EMBER_UPDATE_TUTORIAL=1 rewrites the blocks from the programs instead of comparing
@@ -38,6 +39,7 @@
 #include <sstream>
 
 #include "ember/core/backend.h"
+#include "ember/io/onnx/export.h"
 #include "helpers.h"
 
 namespace fs = std::filesystem;
@@ -108,7 +110,8 @@ std::vector<Block> parse(const std::vector<std::string>& lines) {
       std::string a;
       while (attrs >> a) {
         if (a.rfind("exit=", 0) == 0) b.exit_code = std::stoi(a.substr(5));
-        else if (a == "requires=no-cuda" || a == "requires=cuda-no-gpu") b.requires_build = a.substr(9);
+        else if (a == "requires=no-cuda" || a == "requires=cuda-no-gpu" || a == "requires=onnx")
+          b.requires_build = a.substr(9);
         else if (a.rfind("mask=/", 0) == 0 && a.size() > 7 && a.back() == '/')
           b.masks.emplace_back(a.substr(6, a.size() - 7));
         else FAIL("docs/state-dicts.md:" << i + 1 << ": unknown output attribute '" << a << "'");
@@ -146,6 +149,7 @@ std::vector<Block> parse(const std::vector<std::string>& lines) {
 // Whether this build prints what block b shows (see requires= above).
 bool shows_this_build(const Block& b) {
   if (b.requires_build == "no-cuda") return !ember::cuda_built();
+  if (b.requires_build == "onnx") return ember::onnx::available();
   // A CUDA build whose module and libraries load, on a machine without a GPU (not one whose CUDA
   // libraries are missing: that run's reason names the missing library instead).
   if (b.requires_build == "cuda-no-gpu")

@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "ember/io/checkpoint_reader.h"
+#include "ember/io/interop/onnx.h"
 #include "ember/io/interop/pth.h"
 #include "ember/io/interop/safetensors.h"
 #include "ember/io/interop/serialize.h"
@@ -204,6 +205,23 @@ std::unordered_map<std::string, size_t> tensor_index(const CheckpointReader& r) 
   return index;
 }
 
+// An ONNX file's graph, node by node: operator(inputs) -> outputs; its initializers follow as tensors.
+void print_onnx_graph(const io::OnnxGraph& g) {
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + (v[i].empty() ? std::string("<none>") : v[i]);
+    return s;
+  };
+  std::cout << "graph: producer " << (g.producer.empty() ? "unknown" : quote(g.producer)) << ", ir_version "
+            << g.ir_version << ", opset";
+  for (const auto& [domain, version] : g.opsets) std::cout << " " << (domain.empty() ? "ai.onnx" : domain) << ":" << version;
+  std::cout << "\n  inputs: " << join(g.inputs) << "\n  outputs: " << join(g.outputs) << "\n  "
+            << count_of(g.nodes.size(), "node") << ":\n";
+  for (const auto& n : g.nodes)
+    std::cout << "    " << (n.domain.empty() ? "" : n.domain + ".") << n.op_type << "(" << join(n.inputs) << ") -> "
+              << join(n.outputs) << "\n";
+}
+
 int cmd_inspect(const std::string& file, bool stats, const std::string& pattern) {
   auto reader = io::open_checkpoint(file);
   const auto& table = reader->tensors();
@@ -212,6 +230,7 @@ int cmd_inspect(const std::string& file, bool stats, const std::string& pattern)
     std::cout << "metadata:\n";
     for (const auto& [key, value] : st->metadata()) std::cout << "  " << quote(key) << ": " << quote(value) << "\n";
   }
+  if (auto* ox = dynamic_cast<io::OnnxReader*>(reader.get())) print_onnx_graph(ox->graph());
   // The values that are not tensors (and empty containers), one line each; a list of numbers on one line.
   Table values({"key", "value"});
   size_t matched = 0;

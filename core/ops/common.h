@@ -2,6 +2,7 @@
 // Small checks shared by the op families.
 #include "ember/core/backend.h"
 #include "ember/core/ops.h"
+#include "ember/core/trace.h"
 
 namespace ember::detail {
 
@@ -22,6 +23,10 @@ inline void check_same(const Tensor& a, const Tensor& b, const char* op, const c
 
 // nll_loss over (N, K) rows, mean reduction, every target in [0, K): the fused kernel pair.
 Tensor nll_loss_fused(const Tensor& log_probs, const Tensor& target);
+
+// For trace attributes: (h, w) pairs as lists, padding as ONNX's (top, left, bottom, right).
+inline std::vector<int64_t> pair_list(IntPair p) { return {p.h, p.w}; }
+inline std::vector<int64_t> pads_list(IntPair p) { return {p.h, p.w, p.h, p.w}; }
 
 // g broadcast up to `shape` (the backward of a reduction).
 Tensor expand_to(const Tensor& g, const Shape& shape);

@@ -1,6 +1,5 @@
 // conv2d: the op, its input checks, and its backward.
-#include "ember/core/backend.h"
-#include "ember/core/ops.h"
+#include "ember/core/ops/common.h"
 
 namespace ember {
 
@@ -50,6 +49,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, IntPair
   const int64_t wo = (x.size(3) + 2 * padding.w - weight.size(3)) / stride.w + 1;
   Tensor y = empty({x.size(0), weight.size(0), ho, wo}, x.dtype(), x.device());
   if (y.numel() > 0) backend(x.device()).conv2d_forward(x, weight, bias, args, y);
+  if (trace::active())
+    trace::op("conv2d", {x, weight, bias}, y,
+              {trace::Attr::is("strides", detail::pair_list(stride)), trace::Attr::is("pads", detail::pads_list(padding)),
+               trace::Attr::is("dilations", {1, 1}), trace::Attr::i("group", 1)});
 
   const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
   const bool need_b = bias.defined() && bias.requires_grad();

@@ -17,6 +17,7 @@ Tensor integer_binary(const char* name, BinaryOp op, const Tensor& a, const Tens
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), a.dtype(), a.device());
   BinaryExtOp ext = op == BinaryOp::Add ? BinaryExtOp::Add : op == BinaryOp::Sub ? BinaryExtOp::Sub : BinaryExtOp::Mul;
   backend(a.device()).binary_ext(ext, a, b, out);
+  if (trace::active()) trace::note(name, {a, b}, out);
   return out;
 }
 
@@ -67,6 +68,8 @@ Tensor scalar_op(const char* name, BinaryOp op, const Tensor& a, double s, bool 
   check_float(a, name, "the operand");
   Tensor out = empty(a.shape(), a.dtype(), a.device());
   backend(a.device()).binary_scalar(op, a, s, scalar_first, out);
+  if (trace::active())
+    trace::op(name, {a}, out, {trace::Attr::fl("scalar", s), trace::Attr::i("scalar_first", scalar_first)});
   Tensor da = a.detach();
   return record(name, out, {a}, [=](const Tensor& g) -> std::vector<Tensor> {
     switch (op) {

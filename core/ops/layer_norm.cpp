@@ -43,7 +43,11 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   check_param(bias, x, normalized_shape, "layer_norm", "bias");
   std::vector<int64_t> dims;
   for (int64_t d = x.dim() - int64_t(k); d < x.dim(); ++d) dims.push_back(d);
-  return affine(normalize(x, dims, eps), weight, bias, normalized_shape);
+  Tensor y = affine(normalize(x, dims, eps), weight, bias, normalized_shape);
+  if (trace::active())
+    trace::op("layer_norm", {x, weight, bias}, y,
+              {trace::Attr::i("axis", x.dim() - int64_t(k)), trace::Attr::fl("epsilon", eps)});
+  return y;
 }
 
 Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {

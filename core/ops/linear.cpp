@@ -70,7 +70,8 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 }
 
 // numpy's matmul: 1-D operands gain (and then lose) a dim; batch dims broadcast.
-Tensor matmul(const Tensor& a, const Tensor& b) {
+namespace {
+Tensor matmul_nd(const Tensor& a, const Tensor& b) {
   check_float(a, "matmul", "the first operand");
   check_float(b, "matmul", "the second operand");
   check_same(a, b, "matmul", "the first operand", "the second operand");
@@ -101,6 +102,13 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   }
   if (a.dim() == 1) out = out.squeeze(-2);
   if (b.dim() == 1) out = out.squeeze(-1);
+  return out;
+}
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  Tensor out = matmul_nd(a, b);
+  if (trace::active()) trace::op("matmul", {a, b}, out);
   return out;
 }
 

@@ -34,6 +34,7 @@ Tensor binary_ext(BinaryExtOp op, const Tensor& a, const Tensor& b, DType out_dt
   Shape s = check_pair(a, b, binary_ext_name(op));
   Tensor out = empty(s, out_dtype, a.device());
   backend(a.device()).binary_ext(op, a, b, out);
+  if (trace::active()) trace::note(binary_ext_name(op), {a, b}, out);
   return out;
 }
 
@@ -65,7 +66,9 @@ Tensor gelu(const Tensor& x, const std::string& approximate) {
 
 Tensor leaky_relu(const Tensor& x, double negative_slope) {
   check_float(x, "leaky_relu", "the input");
-  return where(gt(x, 0.0), x, mul(x, negative_slope));
+  Tensor y = where(gt(x, 0.0), x, mul(x, negative_slope));
+  if (trace::active()) trace::op("leaky_relu", {x}, y, {trace::Attr::fl("alpha", negative_slope)});
+  return y;
 }
 
 Tensor eq(const Tensor& a, const Tensor& b) { return compare(BinaryExtOp::Eq, a, b); }
@@ -89,6 +92,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
               " but the operands on ", a.device().str());
   Tensor out = empty(s, a.dtype(), a.device());
   backend(a.device()).where(cond, a, b, out);
+  if (trace::active()) trace::op("where", {cond, a, b}, out);
   if (!is_floating(a.dtype())) return out;
   Shape sa = a.shape(), sb = b.shape();
   bool need_a = a.requires_grad(), need_b = b.requires_grad();
@@ -164,6 +168,7 @@ Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> m
   double hi = max ? *max : std::numeric_limits<double>::infinity();
   Tensor y = empty(x.shape(), x.dtype(), x.device());
   backend(x.device()).clamp(x, lo, hi, y);
+  if (trace::active()) trace::op("clamp", {x}, y, {trace::Attr::fl("min", lo), trace::Attr::fl("max", hi)});
   // The gradient passes where lo <= x <= hi, as PyTorch's.
   return record("clamp", y, {x}, [lo, hi, xd = x.detach()](const Tensor& g) -> std::vector<Tensor> {
     Tensor z = zeros_scalar(g);
@@ -193,13 +198,17 @@ Tensor log_softmax(const Tensor& x, int64_t dim) {
   int64_t last = x.dim() - 1;
   Tensor moved = d == last ? x : transpose(x, d, last);
   Tensor y = log_softmax_rows(moved.reshape({-1, moved.size(last)})).reshape(moved.shape());
-  return d == last ? y : transpose(y, d, last);
+  y = d == last ? y : transpose(y, d, last);
+  if (trace::active()) trace::op("log_softmax", {x}, y, {trace::Attr::i("axis", d)});
+  return y;
 }
 
 Tensor softmax(const Tensor& x, int64_t dim) {
   check_float(x, "softmax", "the input");
-  wrap_dim(dim, x.dim(), "softmax");
-  return exp(log_softmax(x, dim));
+  int64_t d = wrap_dim(dim, x.dim(), "softmax");
+  Tensor y = exp(log_softmax(x, dim));
+  if (trace::active()) trace::op("softmax", {x}, y, {trace::Attr::i("axis", d)});
+  return y;
 }
 
 }  // namespace ember

@@ -1,8 +1,7 @@
 // batch_norm and dropout: the public ops and their backward, over the backend kernels.
 #include <algorithm>
 
-#include "ember/core/backend.h"
-#include "ember/core/ops.h"
+#include "ember/core/ops/common.h"
 
 namespace ember {
 namespace {
@@ -48,6 +47,9 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
   backend(x.device())
       .batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps, y, save_mean,
                           save_invstd);
+  if (trace::active())
+    trace::op("batch_norm", {x, weight, bias, running_mean, running_var}, y,
+              {trace::Attr::fl("epsilon", eps), trace::Attr::i("training", training)});
 
   const bool need_x = x.requires_grad();
   const bool need_w = weight.defined() && weight.requires_grad();
@@ -80,6 +82,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
   }
   Tensor y = empty(x.shape(), x.dtype(), x.device());
   be.binary(BinaryOp::Mul, x, mask, y);
+  if (trace::active()) trace::op("dropout", {x}, y, {trace::Attr::i("training", 1)});
   return record("dropout", y, {x}, [mask](const Tensor& gy) -> std::vector<Tensor> {
     Tensor gx = empty(gy.shape(), gy.dtype(), gy.device());
     backend(gy.device()).binary(BinaryOp::Mul, gy, mask, gx);
@@ -101,7 +104,9 @@ Tensor dropout2d(const Tensor& x, double p, bool training, Generator& gen) {
   Tensor mask = empty(plane_shape, x.dtype(), x.device());
   if (p == 1.0) backend(x.device()).fill(mask, 0.0);
   else backend(x.device()).dropout_mask(p, gen, mask);
-  return mul(x, mask);
+  Tensor y = mul(x, mask);
+  if (trace::active()) trace::op("dropout2d", {x}, y, {trace::Attr::i("training", 1)});
+  return y;
 }
 
 }  // namespace ember

@@ -1,7 +1,6 @@
 // max_pool2d: the op, its input checks, and its backward (which routes gradients through the saved
 // argmax indices).
-#include "ember/core/backend.h"
-#include "ember/core/ops.h"
+#include "ember/core/ops/common.h"
 
 namespace ember {
 
@@ -41,6 +40,11 @@ Tensor max_pool2d(const Tensor& x, IntPair kernel, IntPair stride, IntPair paddi
   Tensor y = empty(out_shape, x.dtype(), x.device());
   Tensor indices = empty(out_shape, kInt64, x.device());
   if (y.numel() > 0) backend(x.device()).max_pool2d_forward(x, args, y, indices);
+  if (trace::active())
+    trace::op("max_pool2d", {x}, y,
+              {trace::Attr::is("kernel_shape", detail::pair_list(kernel)),
+               trace::Attr::is("strides", detail::pair_list(stride)), trace::Attr::is("pads", detail::pads_list(padding)),
+               trace::Attr::is("dilations", {1, 1}), trace::Attr::i("ceil_mode", 0)});
 
   return record("max_pool2d", y, {x},
                 [indices, args, x_shape = x.shape(), dtype = x.dtype(), device = x.device()](const Tensor& gy)

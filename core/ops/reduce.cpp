@@ -34,6 +34,7 @@ Tensor sum(const Tensor& x) {
   check_float(x, "sum", "the input");
   Tensor out = empty({}, x.dtype(), x.device());
   backend(x.device()).sum_to(x, out);
+  if (trace::active()) trace::op("sum_all", {x}, out);
   Shape sx = x.shape();
   return record("sum", out, {x}, [sx](const Tensor& g) -> std::vector<Tensor> { return {detail::expand_to(g, sx)}; });
 }
@@ -46,6 +47,7 @@ Tensor sum(const Tensor& x, int64_t dim, bool keepdim) {
   Tensor out = empty(kept, x.dtype(), x.device());
   if (x.dim() == 0) backend(x.device()).copy_within(out.raw_data(), x.raw_data(), x.nbytes());
   else backend(x.device()).sum_dim(x, d, out);
+  if (trace::active() && x.dim() > 0) trace::op("sum", {x}, out, {trace::Attr::is("axes", {d})});
   Shape sx = x.shape();
   out = record("sum", out, {x}, [sx](const Tensor& g) -> std::vector<Tensor> { return {detail::expand_to(g, sx)}; });
   return keepdim || x.dim() == 0 ? out : out.squeeze(d);
@@ -67,6 +69,7 @@ Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
   if (!s.empty()) s.erase(s.begin() + d);
   Tensor out = empty(s, kInt64, x.device());
   backend(x.device()).argmax(x, d, out);
+  if (trace::active()) trace::note("argmax", {x}, out);
   return keepdim && x.dim() > 0 ? out.unsqueeze(d) : out;
 }
 
@@ -157,7 +160,9 @@ Tensor min(const Tensor& x) {
 Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
   EMBER_CHECK(x.defined(), "argmin: the input is undefined");
   EMBER_CHECK(x.numel() > 0, "argmin: the input is empty (shape ", shape_str(x.shape()), ")");
-  return std::get<1>(extreme(x.detach(), dim, keepdim, false));
+  Tensor out = std::get<1>(extreme(x.detach(), dim, keepdim, false));
+  if (trace::active()) trace::note("argmin", {x}, out);
+  return out;
 }
 Tensor argmax(const Tensor& x) { return argmax(x.reshape({-1}), 0); }
 Tensor argmin(const Tensor& x) { return argmin(x.reshape({-1}), 0); }

@@ -44,7 +44,13 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
     identity = identity && d == int64_t(i);
   }
   if (identity) return x.reshape(x.shape());
-  return view_copy("permute", x, v);
+  Tensor y = view_copy("permute", x, v);
+  if (trace::active()) {
+    std::vector<int64_t> perm;
+    for (int64_t d : dims) perm.push_back(wrap_dim(d, x.dim(), "permute"));
+    trace::op("permute", {x}, y, {trace::Attr::is("perm", perm)});
+  }
+  return y;
 }
 
 Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
@@ -75,12 +81,20 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
   if (end < 0) end += n;
   start = std::clamp<int64_t>(start, 0, n);
   end = std::clamp<int64_t>(end, start, n);
-  if (step == 1 && d == 0) return x.slice(start, end);  // rows of a contiguous tensor: a true view
-  std::vector<int64_t> st = contiguous_strides(x.shape());
-  StridedView v{x.shape(), st, start * st[size_t(d)]};
-  v.shape[size_t(d)] = (end - start + step - 1) / step;
-  v.strides[size_t(d)] *= step;
-  return view_copy("slice", x, v);
+  Tensor y;
+  if (step == 1 && d == 0) {
+    y = x.slice(start, end);  // rows of a contiguous tensor: a true view
+  } else {
+    std::vector<int64_t> st = contiguous_strides(x.shape());
+    StridedView v{x.shape(), st, start * st[size_t(d)]};
+    v.shape[size_t(d)] = (end - start + step - 1) / step;
+    v.strides[size_t(d)] *= step;
+    y = view_copy("slice", x, v);
+  }
+  if (trace::active())
+    trace::op("slice", {x}, y, {trace::Attr::i("axis", d), trace::Attr::i("start", start), trace::Attr::i("end", end),
+                                trace::Attr::i("step", step)});
+  return y;
 }
 
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
@@ -136,6 +150,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   }
   std::vector<int64_t> lengths;
   for (const Tensor& p : parts) lengths.push_back(p.size(d));
+  if (trace::active()) trace::op("cat", parts, out, {trace::Attr::i("axis", d)});
   return record("cat", out, parts, [d, starts, lengths](const Tensor& g) -> std::vector<Tensor> {
     std::vector<Tensor> gs;
     for (size_t i = 0; i < starts.size(); ++i) gs.push_back(narrow(g, d, starts[i], lengths[i]));

@@ -8,6 +8,8 @@ namespace ember {
 
 using detail::check_float;
 using detail::check_same;
+using detail::pads_list;
+using detail::pair_list;
 
 namespace {
 std::string pair_str(IntPair p) { return shape_str({p.h, p.w}); }
@@ -83,6 +85,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, IntPair
   // (G, O / G, K) @ (N, G, K, L) -> (N, G, O / G, L)
   Tensor y = matmul(weight.reshape({G, O / G, K}), cols).reshape({N, O, ho, wo});
   if (bias.defined()) y = add(y, bias.reshape({O, 1, 1}));
+  if (trace::active())
+    trace::op("conv2d", {x, weight, bias}, y,
+              {trace::Attr::is("strides", pair_list(stride)), trace::Attr::is("pads", pads_list(padding)),
+               trace::Attr::is("dilations", pair_list(dilation)), trace::Attr::i("group", groups)});
   return y;
 }
 
@@ -118,6 +124,11 @@ Tensor max_pool2d(const Tensor& x, IntPair kernel, IntPair stride, IntPair paddi
   Shape s{x4.size(0), x4.size(1), ho, wo};
   Tensor y = empty(s, x.dtype(), x.device()), indices = empty(s, kInt64, x.device());
   if (y.numel() > 0) backend(x.device()).max_pool2d_general(x4, a, y, indices);
+  if (trace::active())
+    trace::op("max_pool2d", {x4}, y,
+              {trace::Attr::is("kernel_shape", pair_list(kernel)), trace::Attr::is("strides", pair_list(stride)),
+               trace::Attr::is("pads", pads_list(padding)), trace::Attr::is("dilations", pair_list(dilation)),
+               trace::Attr::i("ceil_mode", ceil_mode)});
   y = record("max_pool2d", y, {x4}, [indices, sx = x4.shape()](const Tensor& g) -> std::vector<Tensor> {
     Tensor gx = zeros(sx, g.dtype(), g.device());
     if (g.numel() > 0) backend(g.device()).max_pool2d_backward(g, indices, gx);
@@ -142,6 +153,11 @@ Tensor avg_pool2d(const Tensor& x, IntPair kernel, IntPair stride, IntPair paddi
               ")");
   Tensor y = empty({x4.size(0), x4.size(1), ho, wo}, x.dtype(), x.device());
   backend(x.device()).avg_pool2d_forward(x4, a, y);
+  if (trace::active())
+    trace::op("avg_pool2d", {x4}, y,
+              {trace::Attr::is("kernel_shape", pair_list(kernel)), trace::Attr::is("strides", pair_list(stride)),
+               trace::Attr::is("pads", pads_list(padding)), trace::Attr::i("ceil_mode", ceil_mode),
+               trace::Attr::i("count_include_pad", count_include_pad)});
   y = record("avg_pool2d", y, {x4}, [a, sx = x4.shape()](const Tensor& g) -> std::vector<Tensor> {
     Tensor gx = empty(sx, g.dtype(), g.device());
     backend(g.device()).avg_pool2d_backward(g, a, gx);
@@ -159,6 +175,8 @@ Tensor adaptive_avg_pool2d(const Tensor& x, IntPair output_size) {
               shape_str(x.shape()));
   Tensor y = empty({x4.size(0), x4.size(1), output_size.h, output_size.w}, x.dtype(), x.device());
   backend(x.device()).adaptive_avg_pool2d_forward(x4, y);
+  if (trace::active())
+    trace::op("adaptive_avg_pool2d", {x4}, y, {trace::Attr::is("output_size", pair_list(output_size))});
   y = record("adaptive_avg_pool2d", y, {x4}, [sx = x4.shape()](const Tensor& g) -> std::vector<Tensor> {
     Tensor gx = empty(sx, g.dtype(), g.device());
     backend(g.device()).adaptive_avg_pool2d_backward(g, gx);

@@ -9,6 +9,7 @@
 
 #include "ember/io/atomic_file.h"
 #include "ember/io/format.h"
+#include "ember/io/interop/onnx.h"
 #include "ember/io/interop/pth.h"
 #include "ember/io/interop/safetensors.h"
 
@@ -25,6 +26,7 @@ const char* format_name(FileFormat f) {
     case FileFormat::Pth: return "pth";
     case FileFormat::Safetensors: return "safetensors";
     case FileFormat::LegacyTorch: return "legacy torch";
+    case FileFormat::Onnx: return "onnx";
     case FileFormat::Unknown: return "unknown";
   }
   return "unknown";
@@ -35,6 +37,7 @@ FileFormat detect_format(const uint8_t* head, size_t n, uint64_t file_size) {
   if (n >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0) return FileFormat::Pth;
   if (n >= sizeof kLegacyTorch && std::memcmp(head, kLegacyTorch, sizeof kLegacyTorch) == 0)
     return FileFormat::LegacyTorch;
+  if (looks_like_onnx(head, n)) return FileFormat::Onnx;
   if (n >= 9 && head[8] == '{') {
     uint64_t len = 0;
     for (int k = 0; k < 8; ++k) len |= uint64_t(head[k]) << (8 * k);
@@ -61,6 +64,7 @@ std::unique_ptr<CheckpointReader> open_detected(const std::string& path) {
   switch (detect_file_format(path)) {
     case FileFormat::Pth: return std::make_unique<PthReader>(path);
     case FileFormat::Safetensors: return std::make_unique<SafetensorsReader>(path);
+    case FileFormat::Onnx: return std::make_unique<OnnxReader>(path);
     case FileFormat::LegacyTorch:
       EMBER_FAIL("load: ", path, ": a PyTorch file in the legacy format (torch.save before PyTorch 1.6, or "
                  "_use_new_zipfile_serialization=False), which Ember does not read; re-save it with torch.save "

@@ -3,6 +3,8 @@
 //   Ember's native format   its 8-byte magic "\x89EMB\r\n\x1a\n"
 //   PyTorch .pth (zip)      a zip local header "PK\x03\x04"
 //   safetensors             an 8-byte little-endian header length, then '{'
+//   ONNX                    a protobuf ModelProto: ir_version first (0x08, a one-byte varint), then
+//                           another ModelProto field (io/interop/onnx.h)
 // plus PyTorch's legacy (pre-1.6) pickle format, recognised only to say that it is not read.
 #include <cstddef>
 #include <cstdint>
@@ -13,7 +15,7 @@
 
 namespace ember::io {
 
-enum class FileFormat : uint8_t { Ember, Pth, Safetensors, LegacyTorch, Unknown };
+enum class FileFormat : uint8_t { Ember, Pth, Safetensors, LegacyTorch, Onnx, Unknown };
 
 const char* format_name(FileFormat f);  // "ember", "pth", "safetensors", ...
 

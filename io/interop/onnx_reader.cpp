@@ -1,0 +1,178 @@
+// OnnxReader: an ONNX model's initializers as a flat dict of tensors, validated before allocation.
+#include "ember/io/interop/onnx.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <unordered_set>
+
+#include "ember/io/atomic_file.h"
+#include "ember/io/format.h"
+
+#if EMBER_WITH_ONNX
+#include <onnx/onnx_pb.h>
+#endif
+
+namespace ember::io {
+
+bool looks_like_onnx(const uint8_t* head, size_t n) {
+  // ModelProto's field 1 (ir_version, a one-byte varint), then another ModelProto field: producer_name,
+  // producer_version, domain, model_version, doc_string, graph, opset_import or metadata_props.
+  if (n < 3 || head[0] != 0x08 || head[1] == 0 || head[1] > 0x7f) return false;
+  for (uint8_t tag : {0x12, 0x1a, 0x22, 0x28, 0x32, 0x3a, 0x42, 0x72})
+    if (head[2] == tag) return true;
+  return false;
+}
+
+std::string OnnxReader::check_tensor(size_t i) {
+  EMBER_CHECK(i < tensors_.size(), path_, ": tensor index ", i, " out of range (", tensors_.size(), " tensors)");
+  return {};  // every initializer was checked whole when the file was opened
+}
+
+Tensor OnnxReader::read_tensor(size_t i) {
+  EMBER_CHECK(i < tensors_.size(), path_, ": tensor index ", i, " out of range (", tensors_.size(), " tensors)");
+  const TensorInfo& info = tensors_[i];
+  return from_blob(data_[i].data(), info.shape, info.dtype);
+}
+
+#if !EMBER_WITH_ONNX
+
+OnnxReader::OnnxReader(const std::string& path) : path_(path) {
+  EMBER_FAIL("load: ", path, ": an ONNX model, but this build of Ember has no ONNX support (it was configured ",
+             "with EMBER_ONNX=OFF or without libonnx-dev; install libonnx-dev and configure again)");
+}
+
+#else
+
+namespace {
+
+using ::onnx::TensorProto;
+
+bool dtype_of_onnx(int32_t t, DType& out) {
+  switch (t) {
+    case TensorProto::FLOAT: out = kFloat32; return true;
+    case TensorProto::DOUBLE: out = kFloat64; return true;
+    case TensorProto::INT64: out = kInt64; return true;
+    case TensorProto::UINT8: out = kUInt8; return true;
+    case TensorProto::BOOL: out = kBool; return true;
+    default: return false;
+  }
+}
+
+std::string onnx_type_name(int32_t t) {
+  return TensorProto::DataType_IsValid(t) ? TensorProto::DataType_Name(TensorProto::DataType(t))
+                                          : "unknown (" + std::to_string(t) + ")";
+}
+
+// Typed data (float_data, ...) as bytes of `dtype`; `count` elements were checked to be there.
+template <class Src, class Dst>
+std::string pack(const google::protobuf::RepeatedField<Src>& src) {
+  std::string out(size_t(src.size()) * sizeof(Dst), '\0');
+  for (int k = 0; k < src.size(); ++k) {
+    Dst v = static_cast<Dst>(src.Get(k));
+    std::memcpy(out.data() + size_t(k) * sizeof(Dst), &v, sizeof(Dst));
+  }
+  return out;
+}
+
+}  // namespace
+
+OnnxReader::OnnxReader(const std::string& path) : path_(path) {
+  int fd = open_regular_file(path, file_size_);
+  struct Close {
+    int fd;
+    ~Close() { ::close(fd); }
+  } closer{fd};
+  EMBER_CHECK(file_size_ <= kOnnxMaxFile, "load: ", path, ": an ONNX file of ", file_size_, " bytes, over ",
+              "protobuf's limit of ", kOnnxMaxFile, " bytes for one model (models this large keep their weights as ",
+              "external data, which Ember does not read)");
+  std::string bytes(size_t(file_size_), '\0');
+  pread_exact(fd, bytes.data(), bytes.size(), 0, path);
+
+  ::onnx::ModelProto model;
+  EMBER_CHECK(model.ParseFromString(bytes), "load: ", path,
+              ": not a valid ONNX model (protobuf could not parse it: a truncated or damaged file?)");
+  bytes.clear();
+  bytes.shrink_to_fit();
+
+  graph_.ir_version = model.ir_version();
+  graph_.producer = model.producer_name() + (model.producer_version().empty() ? "" : " " + model.producer_version());
+  for (const auto& o : model.opset_import()) graph_.opsets.emplace_back(o.domain(), o.version());
+  const ::onnx::GraphProto& g = model.graph();
+  std::unordered_set<std::string> names;
+  Value::Dict tree;
+  for (const TensorProto& t : g.initializer()) {
+    const std::string& name = t.name();
+    std::string where = "load: " + path + ": initializer '" + name + "'";
+    EMBER_CHECK(!name.empty(), "load: ", path, ": an initializer without a name (initializer ", tensors_.size(), ")");
+    EMBER_CHECK(names.insert(name).second, where, " appears twice");
+    EMBER_CHECK(t.data_location() != TensorProto::EXTERNAL && t.external_data_size() == 0, where,
+                " keeps its data in an external file (external data), which Ember does not read");
+    EMBER_CHECK(!t.has_segment(), where, " is split into segments, which Ember does not read");
+    DType dtype;
+    EMBER_CHECK(dtype_of_onnx(t.data_type(), dtype), where, " has data type ", onnx_type_name(t.data_type()),
+                ", which Ember does not read (FLOAT, DOUBLE, INT64, UINT8 and BOOL)");
+    EMBER_CHECK(uint64_t(t.dims_size()) <= kMaxRank, where, ": rank ", t.dims_size(), " exceeds ", kMaxRank);
+    Shape shape;
+    uint64_t numel = 1, nbytes = 0;
+    for (int64_t d : t.dims()) {
+      EMBER_CHECK(d >= 0, where, ": negative dimension ", d);
+      EMBER_CHECK(!__builtin_mul_overflow(numel, uint64_t(d), &numel), where, ": its shape is too large");
+      shape.push_back(d);
+    }
+    EMBER_CHECK(!__builtin_mul_overflow(numel, dtype_size(dtype), &nbytes) && nbytes <= kOnnxMaxFile, where,
+                ": shape ", shape_str(shape), " is larger than any ONNX file can hold");
+    std::string data;
+    auto typed_count = [&](int n, const char* field) {
+      EMBER_CHECK(uint64_t(n) == numel, where, ": ", onnx_type_name(t.data_type()), " ", shape_str(shape),
+                  " needs ", numel, " values, but ", field, " holds ", n);
+    };
+    if (t.has_raw_data()) {
+      EMBER_CHECK(t.raw_data().size() == nbytes, where, ": raw_data holds ", t.raw_data().size(), " bytes, but ",
+                  onnx_type_name(t.data_type()), " ", shape_str(shape), " needs ", nbytes);
+      data = t.raw_data();
+    } else if (dtype == kFloat32) {
+      typed_count(t.float_data_size(), "float_data");
+      data = pack<float, float>(t.float_data());
+    } else if (dtype == kFloat64) {
+      typed_count(t.double_data_size(), "double_data");
+      data = pack<double, double>(t.double_data());
+    } else if (dtype == kInt64) {
+      typed_count(t.int64_data_size(), "int64_data");
+      data = pack<int64_t, int64_t>(t.int64_data());
+    } else {  // UINT8 and BOOL live in int32_data
+      typed_count(t.int32_data_size(), "int32_data");
+      for (int32_t v : t.int32_data())
+        EMBER_CHECK(v >= 0 && v <= (dtype == kBool ? 1 : 255), where, ": value ", v, " is out of range for ",
+                    onnx_type_name(t.data_type()));
+      data = pack<int32_t, uint8_t>(t.int32_data());
+    }
+    if (dtype == kBool)
+      for (char c : data)
+        EMBER_CHECK(c == 0 || c == 1, where, ": a bool holds the byte ", int(uint8_t(c)), " (a bool must be 0 or 1)");
+    TensorInfo info;
+    info.name = child_path("", escape_key(name));
+    info.dtype = dtype;
+    info.shape = shape;
+    info.nbytes = nbytes;
+    tensors_.push_back(std::move(info));
+    data_.push_back(std::move(data));
+    tree.insert(name, Value(Tensor()));
+  }
+  skeleton_ = Value(std::move(tree));
+
+  for (const auto& in : g.input())
+    if (!names.count(in.name())) graph_.inputs.push_back(in.name());
+  for (const auto& out : g.output()) graph_.outputs.push_back(out.name());
+  for (const auto& n : g.node()) {
+    OnnxNode node{n.name(), n.op_type(), n.domain(), {}, {}};
+    node.inputs.assign(n.input().begin(), n.input().end());
+    node.outputs.assign(n.output().begin(), n.output().end());
+    graph_.nodes.push_back(std::move(node));
+  }
+}
+
+#endif
+
+}  // namespace ember::io
