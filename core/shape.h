@@ -17,16 +17,23 @@ struct IntPair {
 
 using Shape = std::vector<int64_t>;
 
-inline int64_t shape_numel(const Shape& s) {
-  int64_t n = 1;
-  for (int64_t d : s) n *= d;
-  return n;
-}
-
 inline std::string shape_str(const Shape& s) {
   std::string out = "[";
   for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
   return out + "]";
+}
+
+// The number of elements. A size of 0 anywhere makes it 0, whatever the other sizes; a count past
+// what int64 holds is an error (a file's header can ask for [3892314111, 4294967167, 0]).
+inline int64_t shape_numel(const Shape& s) {
+  int64_t n = 1;
+  bool overflow = false;
+  for (int64_t d : s) {
+    if (d == 0) return 0;
+    overflow = __builtin_mul_overflow(n, d, &n) || overflow;
+  }
+  if (overflow) EMBER_FAIL("shape ", shape_str(s), " has more elements than an int64 can count");
+  return n;
 }
 
 // Row-major strides (in elements) of a contiguous tensor of shape `s`.

@@ -31,6 +31,14 @@ TEST_CASE("factories fill shape, dtype and values") {
   CHECK(scalar_tensor(3.0).dim() == 0);
 }
 
+TEST_CASE("shape_numel: a 0 size makes 0 elements; more than int64 counts is an error") {
+  CHECK(shape_numel({}) == 1);
+  CHECK(shape_numel({int64_t(1) << 40, int64_t(1) << 40, 0}) == 0);
+  CHECK(error_of([] { shape_numel({int64_t(1) << 40, int64_t(1) << 40}); }) ==
+        "shape [1099511627776, 1099511627776] has more elements than an int64 can count");
+  CHECK_THROWS_AS(empty({int64_t(1) << 40, int64_t(1) << 40}), Error);
+}
+
 TEST_CASE("views share storage") {
   Tensor t = arange(0.0, 12.0, 1.0, kFloat32);
   Tensor m = t.reshape({3, 4});

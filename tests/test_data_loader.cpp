@@ -133,6 +133,13 @@ TEST_CASE("read_idx reads raw and gzip files, by content not by name") {
   write_raw(dir / "empty", image_file(0, 28, 28));
   CHECK(read_idx_images(dir / "empty").shape() == Shape{0, 28, 28});
 
+  // Found by fuzz_idx under UBSan: sizes whose product overflows int64 before a later 0 makes it 0.
+  // Zero elements, and no signed overflow on the way (the fuzz build checks that).
+  const Bytes huge_empty{0, 0, 8, 3, 0xe7, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0};
+  Tensor none = parse_idx(huge_empty.data(), huge_empty.size(), "mem", IdxKind::Images);
+  CHECK(none.numel() == 0);
+  CHECK(none.shape() == Shape{3892314111, 4294967167, 0});
+
   // The in-memory entry point applies the same checks.
   CHECK(parse_idx(labels.data(), labels.size(), "mem", IdxKind::Labels).numel() == 4);
   CHECK(error_of([&] { parse_idx(labels.data(), 7, "mem", IdxKind::Labels); }) ==
