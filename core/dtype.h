@@ -47,6 +47,22 @@ inline DType dtype_from_name(const std::string& name) {
 
 inline bool is_floating(DType t) { return t == kFloat32 || t == kFloat64; }
 
+// The dtype two operands of different dtypes meet in, as torch.promote_types: for Ember's dtypes
+// the order bool < uint8 < int64 < float32 < float64, the larger wins (int64 + float32 is float32).
+inline DType promote_types(DType a, DType b) {
+  auto rank = [](DType t) {
+    switch (t) {
+      case DType::Bool: return 0;
+      case DType::UInt8: return 1;
+      case DType::Int64: return 2;
+      case DType::Float32: return 3;
+      case DType::Float64: return 4;
+    }
+    EMBER_FAIL("unknown dtype code ", int(t));
+  };
+  return rank(a) >= rank(b) ? a : b;
+}
+
 template <class T> struct dtype_of;
 template <> struct dtype_of<float> { static constexpr DType value = kFloat32; };
 template <> struct dtype_of<double> { static constexpr DType value = kFloat64; };

@@ -22,6 +22,10 @@ Tensor integer_binary(const char* name, BinaryOp op, const Tensor& a, const Tens
 }
 
 Tensor binary_op(const char* name, BinaryOp op, const Tensor& a, const Tensor& b) {
+  if (a.defined() && b.defined() && a.dtype() != b.dtype()) {  // promoted, as PyTorch
+    DType t = promote_types(a.dtype(), b.dtype());
+    return binary_op(name, op, a.to(t), b.to(t));
+  }
   if (a.defined() && b.defined() && !is_floating(a.dtype()) && !is_floating(b.dtype()))
     return integer_binary(name, op, a, b);
   check_float(a, name, "the first operand");

@@ -38,7 +38,21 @@ Tensor binary_ext(BinaryExtOp op, const Tensor& a, const Tensor& b, DType out_dt
   return out;
 }
 
-Tensor compare(BinaryExtOp op, const Tensor& a, const Tensor& b) { return binary_ext(op, a, b, kBool); }
+// Operands of different dtypes meet in their promoted dtype, as PyTorch's: int64 == float32 compares
+// in float32, float32 + float64 gives float64 (the cast keeps the gradient flowing to each side).
+bool promote_pair(const Tensor& a, const Tensor& b, Tensor& pa, Tensor& pb) {
+  if (!a.defined() || !b.defined() || a.dtype() == b.dtype()) return false;
+  DType t = promote_types(a.dtype(), b.dtype());
+  pa = a.to(t);
+  pb = b.to(t);
+  return true;
+}
+
+Tensor compare(BinaryExtOp op, const Tensor& a, const Tensor& b) {
+  Tensor pa, pb;
+  if (promote_pair(a, b, pa, pb)) return binary_ext(op, pa, pb, kBool);
+  return binary_ext(op, a, b, kBool);
+}
 Tensor compare(BinaryExtOp op, const Tensor& a, double s) {
   a.check_defined(binary_ext_name(op));
   // An integer tensor against a fractional scalar compares in float64, as PyTorch's promotion does.
@@ -86,6 +100,8 @@ Tensor ge(const Tensor& a, double s) { return compare(BinaryExtOp::Ge, a, s); }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   EMBER_CHECK(cond.defined(), "where: the condition is undefined");
+  Tensor pa, pb;
+  if (promote_pair(a, b, pa, pb)) return where(cond, pa, pb);
   EMBER_CHECK(cond.dtype() == kBool, "where: expected a bool condition, found ", dtype_name(cond.dtype()));
   Shape s = broadcast_shapes(cond.shape(), check_pair(a, b, "where"), "where");
   EMBER_CHECK(cond.device() == a.device(), "where: the condition is on ", cond.device().str(),
@@ -111,6 +127,8 @@ Tensor where(const Tensor& cond, double a, const Tensor& b) {
 }
 
 Tensor maximum(const Tensor& a, const Tensor& b) {
+  Tensor pa, pb;
+  if (promote_pair(a, b, pa, pb)) return maximum(pa, pb);
   Tensor out = binary_ext(BinaryExtOp::Maximum, a, b, a.dtype());
   if (!is_floating(a.dtype())) return out;
   Tensor da = a.detach(), db = b.detach();
@@ -125,6 +143,8 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
 }
 
 Tensor minimum(const Tensor& a, const Tensor& b) {
+  Tensor pa, pb;
+  if (promote_pair(a, b, pa, pb)) return minimum(pa, pb);
   Tensor out = binary_ext(BinaryExtOp::Minimum, a, b, a.dtype());
   if (!is_floating(a.dtype())) return out;
   Tensor da = a.detach(), db = b.detach();
@@ -138,6 +158,8 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
 }
 
 Tensor pow(const Tensor& a, const Tensor& b) {
+  Tensor pa, pb;
+  if (promote_pair(a, b, pa, pb)) return pow(pa, pb);
   Tensor out = binary_ext(BinaryExtOp::Pow, a, b, a.dtype());
   if (!is_floating(a.dtype())) return out;
   Tensor da = a.detach(), db = b.detach(), y = out.detach();
