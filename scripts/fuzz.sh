@@ -2,7 +2,8 @@
 # Builds a reader's libFuzzer target with clang, ASan and UBSan, and fuzzes it.
 #   [TARGET=fuzz_ember_reader] scripts/fuzz.sh [SECONDS] [more libFuzzer flags...]   (default 60 s; JOBS=1)
 # Targets: fuzz_ember_reader (native format), fuzz_pickle (.pth: unpickler and archive), fuzz_zip
-# (the zip container), fuzz_safetensors, fuzz_idx (IDX raw and gzip).
+# (the zip container), fuzz_safetensors, fuzz_idx (IDX raw and gzip), fuzz_onnx (ONNX weights; built
+# only where ONNX support is on: libonnx-dev).
 # Needs clang and libclang-rt-14-dev (Debian). Findings land in $BUILD/fuzz-artifacts; the corpus
 # grows in $BUILD/fuzz-corpus and is reused by the next run. Exits non-zero if the fuzzer found a crash.
 set -euo pipefail
@@ -14,9 +15,15 @@ jobs=${JOBS:-1}
 target=${TARGET:-fuzz_ember_reader}
 
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }
+mkdir -p "$build"
 cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DEMBER_FUZZ=ON -DEMBER_SANITIZE=ON -DEMBER_CUDA=OFF -DEMBER_NATIVE=OFF \
-  -DEMBER_BUILD_TESTS=OFF -DEMBER_BUILD_EXAMPLES=OFF >/dev/null
+  -DEMBER_BUILD_TESTS=OFF -DEMBER_BUILD_EXAMPLES=OFF >"$build/configure.log"
+if [ "$target" = fuzz_onnx ] && ! grep -q "Ember: ONNX ON" "$build/configure.log"; then
+  echo "fuzz.sh: fuzz_onnx needs ONNX support, which this build lacks:" >&2
+  grep "Ember: ONNX" "$build/configure.log" >&2
+  exit 2
+fi
 cmake --build "$build" -j2 --target "$target" fuzz_make_seeds
 
 seeds=$build/fuzz-seeds corpus=$build/fuzz-corpus-$target artifacts=$build/fuzz-artifacts-$target

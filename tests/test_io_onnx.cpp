@@ -56,10 +56,15 @@ const std::string kBin = std::string(EMBER_BINARY_DIR) + "/bin/";
   return m;
 }
 
-// A module whose forward picks features by index: index_select, which ONNX export does not map.
+// A module whose forward picks features by index (index_select, which maps to Gather), then takes
+// a cross-entropy with label smoothing, which ONNX's SoftmaxCrossEntropyLoss lacks.
 struct FirstFive : nn::Module {
   std::string name() const override { return "FirstFive"; }
-  Tensor forward(const Tensor& x) override { return index_select(x, 1, arange(5)); }
+  Tensor forward(const Tensor& x) override {
+    Tensor h = index_select(x, 1, arange(5));
+    return cross_entropy(h, argmax(h, -1), CrossEntropyOptions().label_smoothing(label_smoothing));
+  }
+  double label_smoothing = 0.1;
 };
 struct WithHead : nn::Module {
   nn::Linear fc{4, 8};
@@ -153,7 +158,22 @@ TEST_CASE("export refuses Dropout in training mode and ops without an ONNX mappi
 
   WithHead h;
   e = error_of([&] { ember::onnx::export_model(h, randn({2, 4}), dir.file("y.onnx")); });
-  CHECK(contains(e, "the op 'index_select' in module 'head' (FirstFive) has no ONNX mapping"));
+  CHECK(contains(e, "the op 'cross_entropy' in module 'head' (FirstFive) has label_smoothing 0.1"));
+  h.head.label_smoothing = 0.0;  // index_select, argmax and cross_entropy all map
+  CHECK(error_of([&] { ember::onnx::export_model(h, randn({2, 4}), dir.file("y.onnx")); }) == "");
+}
+
+TEST_CASE("export refuses an op without an ONNX mapping, naming the op and the module path") {
+  ScratchDir dir("onnx_unmapped");
+  // sum_to (the backward of broadcasting) is an op no exporter maps.
+  struct SumTo : nn::Module {
+    std::string name() const override { return "SumTo"; }
+    Tensor forward(const Tensor& x) override { return sum_to(x, {1, x.size(1)}); }
+  };
+  nn::Sequential net(std::make_shared<nn::Linear>(4, 3), std::make_shared<SumTo>());
+  std::string e = error_of([&] { ember::onnx::export_model(net, randn({2, 4}), dir.file("z.onnx")); });
+  CHECK(contains(e, "the op 'sum_to' in module '1' (SumTo) has no ONNX mapping in Ember's exporter"));
+  CHECK(dir.listing().empty());
 }
 
 TEST_CASE("export checks its options and its example input") {

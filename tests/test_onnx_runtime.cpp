@@ -124,3 +124,80 @@ TEST_CASE("every op with an ONNX operator exports, passes the checker and runs i
   std::printf("op zoo: %lld values, max |diff| %.3g\n", (long long)ours.numel(), diff);
   CHECK(diff <= 1e-4);
 }
+
+namespace {
+// The indexing, extreme and loss ops: index_select, gather, embedding, max/min along a dim with
+// their indices, argmax/argmin, and the losses, with negative dims, keepdim and the losses'
+// options. Indices and targets come from the input, so they are graph values, not constants.
+// x: (N, 3, 8, 8) -> (N, K); a scalar (a reduced loss) is added to a column of zeros.
+struct IndexLossZoo : nn::Module {
+  nn::Embedding emb{nn::EmbeddingOptions(64, 4).padding_idx(0)};
+  Tensor w, pos_w, bce_w, pick;
+  IndexLossZoo() {
+    register_module("emb", emb);
+    w = register_parameter("class_weight", from_vector<float>({0.5f, 2.0f, 1.25f}, {3}));
+    pos_w = register_parameter("pos_weight", rand({12}) + 0.5);
+    bce_w = register_parameter("bce_weight", rand({12}));
+    pick = register_buffer("pick", from_vector<int64_t>({5, 0, 191, 5, 64, 7}, {6}));
+  }
+  std::string name() const override { return "IndexLossZoo"; }
+  Tensor forward(const Tensor& x) override {
+    Tensor flat = x.flatten(1);                                         // (N, 192)
+    Tensor zero = flat.narrow(1, 0, 1) * 0.0;                           // (N, 1)
+    Tensor sel = index_select(flat, -1, pick);                          // (N, 6)
+    Tensor one = index_select(x, 1, scalar_tensor(2.0, kInt64)).flatten(1).narrow(1, 0, 8);  // (N, 8)
+    Tensor t = argmax(x, 1);                                            // (N, 8, 8), in [0, 3)
+    Tensor gat = gather(x, -3, t.unsqueeze(1)).flatten(1);              // (N, 64): the channel maxima
+    Tensor e = emb(argmax(x.flatten(2), -1)).flatten(1);                // (N, 12): rows of 64
+    auto [mx, imx] = max(x, 1);                                         // (N, 8, 8) each
+    auto [mn, imn] = min(x, -1, true);                                  // (N, 3, 8, 1) each
+    Tensor am = argmax(x, 2, true).to(kFloat32).flatten(1), an = argmin(x, -1).to(kFloat32).flatten(1);
+    Tensor all_max = max(x), all_min = min(x);
+    Tensor lp = log_softmax(x, 1);
+    Tensor x2 = mean(x, {2, 3});                                        // (N, 3)
+    Tensor t2 = argmin(x2, 1);                                          // (N)
+    Tensor nll_none = nll_loss(lp, t, NllLossOptions().weight(w).ignore_index(1).reduction(Reduction::None)).flatten(1);
+    Tensor nll_mean = nll_loss(lp, t, NllLossOptions().weight(w).ignore_index(1));
+    Tensor nll_plain = nll_loss(log_softmax(x2, -1), t2);               // Ember's fused (N, C) mean path
+    Tensor ce_none = cross_entropy(x, t, CrossEntropyOptions().reduction(Reduction::None)).flatten(1);
+    Tensor ce_sum = cross_entropy(x2, t2, CrossEntropyOptions().weight(w).reduction(Reduction::Sum));
+    Tensor ce_mean = cross_entropy(x, t, CrossEntropyOptions().ignore_index(0));
+    Tensor a = flat.narrow(1, 0, 12), b = flat.narrow(1, 12, 12);
+    Tensor mse = mse_loss(a, b), l1 = l1_loss(a, b, Reduction::Sum), l1_none = l1_loss(a, b, Reduction::None);
+    Tensor bce = binary_cross_entropy(sigmoid(a), sigmoid(b), bce_w);
+    Tensor bcel = binary_cross_entropy_with_logits(a, sigmoid(b), bce_w, Reduction::None, pos_w);
+    Tensor bcel_mean = binary_cross_entropy_with_logits(a, sigmoid(b));
+    std::vector<Tensor> cols{sel, one, gat, e, mx.flatten(1), imx.to(kFloat32).flatten(1), mn.flatten(1),
+                             imn.to(kFloat32).flatten(1), am, an, nll_none, ce_none, l1_none, bcel};
+    for (const Tensor& s : {all_max, all_min, nll_mean, nll_plain, ce_sum, ce_mean, mse, l1, bce, bcel_mean})
+      cols.push_back(zero + s);
+    return cat(cols, 1);
+  }
+};
+}  // namespace
+
+TEST_CASE("indexing, max/min with indices, argmax/argmin and the losses export and run in ONNX Runtime as in Ember") {
+  manual_seed(11);
+  IndexLossZoo model;
+  model.eval();
+  test::ScratchDir dir("onnx_index_loss");
+  Tensor x = randn({5, 3, 8, 8});
+  onnx::ExportSummary s = onnx::export_model(model, x.slice(0, 2), dir.file("zoo.onnx"));  // checked by onnx::checker
+  CHECK(s.nodes > 30);
+  std::vector<uint8_t> bytes = test::read_bytes(dir.file("zoo.onnx"));
+  std::string graph(bytes.begin(), bytes.end());
+  for (const char* op : {"Gather", "GatherElements", "ReduceMax", "ReduceMin", "ArgMax", "ArgMin", "ReduceMean",
+                         "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss"}) {
+    INFO(op);
+    CHECK(graph.find(op) != std::string::npos);
+  }
+  Tensor ours;
+  {
+    NoGradGuard ng;
+    ours = model(x);
+  }
+  Tensor theirs = run_in_ort(dir.file("zoo.onnx"), x, ours.shape(), dir);
+  double diff = test::max_abs_diff(theirs, ours);
+  std::printf("index/loss zoo: %lld values, max |diff| %.3g\n", (long long)ours.numel(), diff);
+  CHECK(diff <= 1e-4);
+}

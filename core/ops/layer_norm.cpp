@@ -89,7 +89,10 @@ Tensor embedding(const Tensor& input, const Tensor& weight, std::optional<int64_
     if (pad >= 0) gw.slice(pad, pad + 1).zero_();  // a view: zeroes that row in place
     return {gw};
   });
-  return rows.reshape(s);
+  Tensor y = rows.reshape(s);
+  // padding_idx changes only the gradient: the exporter needs the indices and the weight.
+  if (trace::active()) trace::op("embedding", {input, weight}, y);
+  return y;
 }
 
 }  // namespace ember

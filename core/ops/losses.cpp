@@ -85,7 +85,19 @@ bool check_targets(const Tensor& target, int64_t C, int64_t ignore_index, const 
 }
 }  // namespace
 
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NllLossOptions& o) {
+namespace {
+// The whole loss as one op for an exporter (ONNX has the two losses as operators; tracing their
+// parts would bake in which targets this batch ignores).
+Tensor traced_loss(const char* name, const Tensor& input, const Tensor& target, const CrossEntropyOptions& o,
+                   const Tensor& out) {
+  if (trace::active())
+    trace::op(name, {input, target, o.weight()}, out,
+              {trace::Attr::i("ignore_index", o.ignore_index()), trace::Attr::i("reduction", int64_t(o.reduction())),
+               trace::Attr::fl("label_smoothing", o.label_smoothing())});
+  return out;
+}
+
+Tensor nll_loss_parts(const Tensor& log_probs, const Tensor& target, const NllLossOptions& o) {
   ClassRows r = class_rows(log_probs, target, "nll_loss", "log-probabilities");
   check_weight(o.weight(), log_probs, r.C, "nll_loss");
   EMBER_CHECK(o.label_smoothing() == 0.0, "nll_loss: label_smoothing is an option of cross_entropy, found ",
@@ -107,7 +119,7 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NllLossOpti
   return losses;
 }
 
-Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& o) {
+Tensor cross_entropy_parts(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& o) {
   check_class_target(logits, target, "cross_entropy", "logits");
   double eps = o.label_smoothing();
   EMBER_CHECK(eps >= 0.0 && eps <= 1.0, "cross_entropy: label_smoothing must be between 0.0 and 1.0, found ", eps);
@@ -137,6 +149,15 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
     }
   }
   return add(mul(nll, 1.0 - eps), mul(s, eps / double(r.C)));
+}
+}  // namespace
+
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NllLossOptions& o) {
+  return traced_loss("nll_loss", log_probs, target, o, nll_loss_parts(log_probs, target, o));
+}
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& o) {
+  return traced_loss("cross_entropy", logits, target, o, cross_entropy_parts(logits, target, o));
 }
 
 

@@ -53,7 +53,12 @@ Tensor sum(const Tensor& x, int64_t dim, bool keepdim) {
   return keepdim || x.dim() == 0 ? out : out.squeeze(d);
 }
 
-Tensor mean(const Tensor& x) { return div(sum(x), double(std::max<int64_t>(x.numel(), 1))); }
+Tensor mean(const Tensor& x) {
+  Tensor y = div(sum(x), double(std::max<int64_t>(x.numel(), 1)));
+  // One op for an exporter: the count is the input's at run time, not the traced one's.
+  if (trace::active()) trace::op("mean_all", {x}, y);
+  return y;
+}
 
 Tensor mean(const Tensor& x, int64_t dim, bool keepdim) {
   int64_t d = wrap_dim(dim, x.dim(), "mean");
@@ -69,7 +74,8 @@ Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
   if (!s.empty()) s.erase(s.begin() + d);
   Tensor out = empty(s, kInt64, x.device());
   backend(x.device()).argmax(x, d, out);
-  if (trace::active()) trace::note("argmax", {x}, out);
+  if (trace::active() && x.dim() > 0)
+    trace::op("argmax", {x}, out, {trace::Attr::i("axis", d), trace::Attr::i("keepdims", 0)});
   return keepdim && x.dim() > 0 ? out.unsqueeze(d) : out;
 }
 
@@ -113,6 +119,10 @@ std::tuple<Tensor, Tensor> extreme(const Tensor& x, int64_t dim, bool keepdim, b
   }
   Tensor values = empty(kept, x.dtype(), x.device()), indices = empty(kept, kInt64, x.device());
   backend(x.device()).minmax_dim(x, d, is_max, values, indices);
+  if (trace::active() && x.dim() > 0) {  // both with the reduced dim kept; a squeeze follows
+    trace::op(is_max ? "max_dim" : "min_dim", {x}, values, {trace::Attr::i("axis", d)});
+    trace::op(is_max ? "argmax" : "argmin", {x}, indices, {trace::Attr::i("axis", d), trace::Attr::i("keepdims", 1)});
+  }
   if (is_floating(x.dtype())) {
     Shape sx = x.shape();
     values = record(op, values, {x}, [sx, d, idx = indices](const Tensor& g) -> std::vector<Tensor> {
@@ -161,7 +171,9 @@ Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
   EMBER_CHECK(x.defined(), "argmin: the input is undefined");
   EMBER_CHECK(x.numel() > 0, "argmin: the input is empty (shape ", shape_str(x.shape()), ")");
   Tensor out = std::get<1>(extreme(x.detach(), dim, keepdim, false));
-  if (trace::active()) trace::note("argmin", {x}, out);
+  if (trace::active() && x.dim() > 0)
+    trace::op("argmin", {x}, out, {trace::Attr::i("axis", wrap_dim(dim, x.dim(), "argmin")),
+                                   trace::Attr::i("keepdims", keepdim)});
   return out;
 }
 Tensor argmax(const Tensor& x) { return argmax(x.reshape({-1}), 0); }

@@ -262,6 +262,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   s[size_t(d)] = index.numel();
   Tensor out = empty(s, x.dtype(), x.device());
   backend(x.device()).index_select(x, d, index, out);
+  if (trace::active()) trace::op("index_select", {x, index}, out, {trace::Attr::i("axis", d)});
   Shape sx = x.shape();
   return record("index_select", out, {x}, [sx, d, idx = index.detach()](const Tensor& g) -> std::vector<Tensor> {
     Tensor gx = zeros(sx, g.dtype(), g.device());
@@ -285,6 +286,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
                 " is larger than the input ", shape_str(x.shape()), " at dim ", k, " (not the gathered dim ", dim, ")");
   Tensor out = empty(iv.shape(), x.dtype(), x.device());
   backend(x.device()).gather(xv.detach(), d, iv, out);
+  if (trace::active()) trace::op("gather", {xv, iv}, out, {trace::Attr::i("axis", d)});
   Shape sx = xv.shape();
   Tensor idx = iv.detach();
   out = record("gather", out, {xv}, [sx, d, idx](const Tensor& g) -> std::vector<Tensor> {

@@ -182,6 +182,7 @@ ExportSummary export_model(nn::Module& model, const Tensor& example_input, const
         ctx.batched.push_back(batched[in.impl()]);
         ctx.out_batched = ctx.out_batched || batched[in.impl()];
       }
+      if (op.output.dim() == 0) ctx.out_batched = false;  // a reduction to a scalar has no batch dim
       ctx.output = op.output.is_same(output) ? options.output_name() : g.fresh(value_hint(mpath, op.name));
       onnx_export::emit_op(g, ctx);
       names[op.output.impl()] = ctx.output;

@@ -33,6 +33,7 @@ class GraphBuilder {
   static void attr(::onnx::NodeProto& n, const std::string& name, int64_t v);
   static void attr(::onnx::NodeProto& n, const std::string& name, const std::vector<int64_t>& v);
   static void attr_f(::onnx::NodeProto& n, const std::string& name, double v);
+  static void attr_s(::onnx::NodeProto& n, const std::string& name, const std::string& v);
 
  private:
   ::onnx::GraphProto& graph_;

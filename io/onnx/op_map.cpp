@@ -1,7 +1,8 @@
-// Ember's traced ops as ONNX operators (opset 13 to 17). One function per family; an op that is
+// Ember's traced ops as ONNX operators (opset 13 to 17; docs/interop.md lists them). One function per family; an op that is
 // not here is refused by name.
 #if EMBER_WITH_ONNX
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "ember/io/onnx/graph.h"
@@ -87,6 +88,13 @@ void GraphBuilder::attr_f(NodeProto& n, const std::string& name, double v) {
   a->set_name(name);
   a->set_type(::onnx::AttributeProto::FLOAT);
   a->set_f(float(v));
+}
+
+void GraphBuilder::attr_s(NodeProto& n, const std::string& name, const std::string& v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(::onnx::AttributeProto::STRING);
+  a->set_s(v);
 }
 
 // ---- OpContext ----
@@ -280,6 +288,63 @@ bool emit_shape(GraphBuilder& g, const OpContext& c) {
   return true;
 }
 
+// index_select -> Gather, gather -> GatherElements, embedding -> Gather on the weight; max/min
+// along a dim -> ReduceMax/ReduceMin and ArgMax/ArgMin (first index on ties, as Ember), mean of all.
+std::string short_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+bool emit_index_reduce(GraphBuilder& g, const OpContext& c) {
+  const std::string& name = c.op.name;
+  if (name == "index_select") {
+    std::string idx = c.inputs[1];
+    if (c.op.inputs[1].dim() == 0) {  // Ember keeps the dim (size 1); Gather with a 0-d index drops it
+      idx = g.fresh(c.output + "_index");
+      g.node("Reshape", {c.inputs[1], g.ints({1}, c.output + "_shape")}, {idx}, idx);
+    }
+    GraphBuilder::attr(g.node("Gather", {c.inputs[0], idx}, {c.output}, c.output), "axis", c.i("axis"));
+  } else if (name == "gather") {
+    GraphBuilder::attr(g.node("GatherElements", {c.inputs[0], c.inputs[1]}, {c.output}, c.output), "axis", c.i("axis"));
+  } else if (name == "embedding") {
+    GraphBuilder::attr(g.node("Gather", {c.inputs[1], c.inputs[0]}, {c.output}, c.output), "axis", int64_t(0));
+  } else if (name == "max_dim" || name == "min_dim") {
+    auto& n = g.node(name == "max_dim" ? "ReduceMax" : "ReduceMin", {c.inputs[0]}, {c.output}, c.output);
+    GraphBuilder::attr(n, "axes", std::vector<int64_t>{c.i("axis")});
+    GraphBuilder::attr(n, "keepdims", int64_t(1));
+  } else if (name == "argmax" || name == "argmin") {
+    auto& n = g.node(name == "argmax" ? "ArgMax" : "ArgMin", {c.inputs[0]}, {c.output}, c.output);
+    GraphBuilder::attr(n, "axis", c.i("axis"));
+    GraphBuilder::attr(n, "keepdims", c.i("keepdims"));
+    GraphBuilder::attr(n, "select_last_index", int64_t(0));
+  } else if (name == "mean_all") {
+    GraphBuilder::attr(g.node("ReduceMean", {c.inputs[0]}, {c.output}, c.output), "keepdims", int64_t(0));
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// nll_loss -> NegativeLogLikelihoodLoss, cross_entropy -> SoftmaxCrossEntropyLoss: class weights,
+// ignore_index and the reduction as Ember's. mse, l1 and the binary cross-entropies are traced as
+// their elementwise parts and mean_all or sum_all.
+void emit_class_loss(GraphBuilder& g, const OpContext& c) {
+  if (c.op.name == "cross_entropy" && c.f("label_smoothing") != 0.0)
+    refuse(c, "has label_smoothing " + short_number(c.f("label_smoothing")) + ", which ONNX's SoftmaxCrossEntropyLoss lacks; export without label smoothing");
+  if (c.op.inputs[0].dim() < 2)
+    refuse(c, "has a 1-D input (one sample without a batch dim); ONNX's loss operators take (N, C, ...)");
+  std::vector<std::string> in{c.inputs[0], c.inputs[1]};
+  if (!c.inputs[2].empty()) in.push_back(c.inputs[2]);
+  auto& n = g.node(c.op.name == "nll_loss" ? "NegativeLogLikelihoodLoss" : "SoftmaxCrossEntropyLoss", in, {c.output},
+                   c.output);
+  static const char* reductions[] = {"none", "mean", "sum"};
+  int64_t r = c.i("reduction");
+  EMBER_CHECK(r >= 0 && r <= 2, "export_model: op '", c.op.name, "' ", c.where, " has an unknown reduction ", r);
+  GraphBuilder::attr_s(n, "reduction", reductions[r]);
+  GraphBuilder::attr(n, "ignore_index", c.i("ignore_index"));
+}
+
 }  // namespace
 
 void emit_op(GraphBuilder& g, const OpContext& c) {
@@ -317,7 +382,9 @@ void emit_op(GraphBuilder& g, const OpContext& c) {
                        "axis", c.i("axis"));
     return;
   }
-  if (name == "matmul") {
+  if (emit_index_reduce(g, c)) return;
+  if (name == "nll_loss" || name == "cross_entropy") return emit_class_loss(g, c);
+  if (name == "matmul" || name == "bmm") {
     g.node("MatMul", {c.inputs[0], c.inputs[1]}, {c.output}, c.output);
     return;
   }

@@ -4,6 +4,9 @@
 #include <string>
 
 #include "ember/io/interop/serialize.h"
+#include "ember/io/onnx/export.h"
+#include "ember/nn/containers.h"
+#include "ember/nn/layers.h"
 
 using namespace ember;
 
@@ -37,6 +40,11 @@ int main(int argc, char** argv) {
   };
   int n = 0;
   for (const Value& v : seeds) save(v, dir + "/seed_" + std::to_string(n++) + ".ember");
+  if (onnx::available()) {  // for fuzz_onnx: a small exported model, its graph and initializers
+    manual_seed(1);
+    nn::Sequential net(std::make_shared<nn::Linear>(3, 2), std::make_shared<nn::ReLU>());
+    onnx::export_model(net, randn({2, 3}), dir + "/seed_" + std::to_string(n++) + ".onnx");
+  }
   std::printf("wrote %d seeds to %s\n", n, dir.c_str());
   return 0;
 }
