@@ -1,6 +1,9 @@
 #include "helpers.h"
 
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -98,6 +101,19 @@ std::string error_of(const std::function<void()>& f) {
     return e.what();
   }
   return "";
+}
+
+ShellResult run_shell(const std::string& command) {
+  std::fflush(nullptr);
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  REQUIRE_MESSAGE(p != nullptr, "cannot run: ", command);
+  ShellResult r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
 }
 
 }  // namespace ember::test

@@ -37,4 +37,11 @@ Tensor distinct_values(const Shape& shape, double lo, double hi, uint64_t seed =
 // Runs `f` and returns the ember::Error message it throws ("" if it throws nothing).
 std::string error_of(const std::function<void()>& f);
 
+// A shell command's exit code (-1 if it did not exit) and its stdout and stderr together.
+struct ShellResult {
+  int code = -1;
+  std::string output;
+};
+ShellResult run_shell(const std::string& command);
+
 }  // namespace ember::test

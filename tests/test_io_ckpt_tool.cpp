@@ -12,24 +12,13 @@ using namespace ember;
 using namespace ember::test;
 
 namespace {
-struct Run {
-  int code;
-  std::string out;  // stdout and stderr together
-};
+using Run = ShellResult;  // stdout and stderr together
 
 // Runs ember-ckpt with `args`; `before` is shell put in front of it (a ulimit, say).
 Run ckpt(const std::string& args, const std::string& before = "") {
   std::string exe = std::string(EMBER_BINARY_DIR) + "/bin/ember-ckpt";
   REQUIRE_MESSAGE(std::filesystem::exists(exe), exe, " is missing: build the ember-ckpt target");
-  FILE* p = popen((before + exe + " " + args + " 2>&1").c_str(), "r");
-  REQUIRE(p);
-  Run r{0, ""};
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return run_shell(before + exe + " " + args);
 }
 
 std::string q(const std::string& path) { return "'" + path + "'"; }
@@ -54,12 +43,12 @@ Value checkpoint(int epoch, float w0) {
 TEST_CASE("ember-ckpt usage: help, and non-zero exits on bad usage") {
   Run help = ckpt("--help");
   CHECK(help.code == 0);
-  CHECK(contains(help.out, "inspect FILE"));
-  CHECK(contains(help.out, "extract FILE KEY OUT"));
+  CHECK(contains(help.output, "inspect FILE"));
+  CHECK(contains(help.output, "extract FILE KEY OUT"));
   CHECK(ckpt("").code == 2);
   Run unknown = ckpt("frobnicate x");
   CHECK(unknown.code == 2);
-  CHECK(contains(unknown.out, "unknown command 'frobnicate'"));
+  CHECK(contains(unknown.output, "unknown command 'frobnicate'"));
   CHECK(ckpt("verify").code == 2);
   CHECK(ckpt("diff onlyone").code == 2);
 }
@@ -69,20 +58,20 @@ TEST_CASE("ember-ckpt inspect and verify") {
   std::string path = tmp.file("ckpt.ember");
   save(checkpoint(3, 1), path);
   Run r = ckpt("inspect " + q(path));
-  INFO(r.out);
+  INFO(r.output);
   CHECK(r.code == 0);
   // The values, then one table of the tensors, each listed once, columns aligned.
-  CHECK(std::regex_search(r.out, std::regex("\n  epoch +3\n")));
-  CHECK(std::regex_search(r.out, std::regex("\n  optimizer_state_dict/state +\\{\\}\n")));
-  CHECK(contains(r.out, "\ntensors:\n  tensor                           dtype    shape   bytes  checksum\n"));
-  CHECK(contains(r.out, "\n  \"model_state_dict/conv1.weight\"  float32  [2, 2]     16  ok 0x"));
-  CHECK(contains(r.out, "\n  \"model_state_dict/conv1.bias\"    float32  [2]         8  ok 0x"));
-  CHECK(count(r.out, "conv1.bias") == 1);
-  CHECK(contains(r.out, "total: 2 tensors, 6 elements, 24 bytes of tensor data; 2 checksums ok, 0 bad"));
+  CHECK(std::regex_search(r.output, std::regex("\n  epoch +3\n")));
+  CHECK(std::regex_search(r.output, std::regex("\n  optimizer_state_dict/state +\\{\\}\n")));
+  CHECK(contains(r.output, "\ntensors:\n  tensor                           dtype    shape   bytes  checksum\n"));
+  CHECK(contains(r.output, "\n  \"model_state_dict/conv1.weight\"  float32  [2, 2]     16  ok 0x"));
+  CHECK(contains(r.output, "\n  \"model_state_dict/conv1.bias\"    float32  [2]         8  ok 0x"));
+  CHECK(count(r.output, "conv1.bias") == 1);
+  CHECK(contains(r.output, "total: 2 tensors, 6 elements, 24 bytes of tensor data; 2 checksums ok, 0 bad"));
 
   Run v = ckpt("verify " + q(path));
   CHECK(v.code == 0);
-  CHECK(contains(v.out, "OK"));
+  CHECK(contains(v.output, "OK"));
 
   // One flipped data byte: verify and inspect both name the tensor and fail.
   std::vector<uint8_t> b = read_bytes(path);
@@ -92,16 +81,16 @@ TEST_CASE("ember-ckpt inspect and verify") {
   write_bytes(bad, b);
   Run vb = ckpt("verify " + q(bad));
   CHECK(vb.code == 1);
-  CHECK(contains(vb.out, "BAD \"model_state_dict/conv1.bias\": checksum mismatch"));
-  CHECK(contains(vb.out, "DAMAGED: 1 of 2 tensors"));
+  CHECK(contains(vb.output, "BAD \"model_state_dict/conv1.bias\": checksum mismatch"));
+  CHECK(contains(vb.output, "DAMAGED: 1 of 2 tensors"));
   CHECK(ckpt("inspect " + q(bad)).code == 1);
 
   // A truncated file: verify says why and fails.
   write_bytes(bad, b, b.size() - 1);
   Run vt = ckpt("verify " + q(bad));
   CHECK(vt.code == 1);
-  CHECK(contains(vt.out, "INVALID"));
-  CHECK(contains(vt.out, "truncated"));
+  CHECK(contains(vt.output, "INVALID"));
+  CHECK(contains(vt.output, "truncated"));
   CHECK(ckpt("verify " + q(tmp.file("absent.ember"))).code == 1);
 }
 
@@ -112,7 +101,7 @@ TEST_CASE("ember-ckpt diff") {
   save(checkpoint(3, 1), b);
   Run same = ckpt("diff " + q(a) + " " + q(b));
   CHECK(same.code == 0);
-  CHECK(contains(same.out, "identical"));
+  CHECK(contains(same.output, "identical"));
 
   Value changed = checkpoint(4, 1.5f);
   changed["model_state_dict"].as_dict().erase("conv1.bias");
@@ -120,21 +109,21 @@ TEST_CASE("ember-ckpt diff") {
   changed["loss"] = from_vector<double>({0.03}, {1});
   save(changed, c);
   Run d = ckpt("diff " + q(a) + " " + q(c));
-  INFO(d.out);
+  INFO(d.output);
   CHECK(d.code == 1);
-  CHECK(contains(d.out, "~ epoch: 3 -> 4"));
-  CHECK(contains(d.out, "~ model_state_dict/conv1.weight: 1 of 4 elements differ, max abs difference 0.5"));
-  CHECK(contains(d.out, "- model_state_dict/conv1.bias: tensor float32 [2]"));
-  CHECK(contains(d.out, "+ model_state_dict/fc.weight: tensor float32 [1]"));
-  CHECK(contains(d.out, "~ loss: 0.03 -> tensor float64 [1]"));
-  CHECK(contains(d.out, "5 differences"));
+  CHECK(contains(d.output, "~ epoch: 3 -> 4"));
+  CHECK(contains(d.output, "~ model_state_dict/conv1.weight: 1 of 4 elements differ, max abs difference 0.5"));
+  CHECK(contains(d.output, "- model_state_dict/conv1.bias: tensor float32 [2]"));
+  CHECK(contains(d.output, "+ model_state_dict/fc.weight: tensor float32 [1]"));
+  CHECK(contains(d.output, "~ loss: 0.03 -> tensor float64 [1]"));
+  CHECK(contains(d.output, "5 differences"));
 
   Value reshaped = checkpoint(3, 1);
   reshaped["model_state_dict"]["conv1.weight"] = from_vector<float>({1, 2, 3, 4}, {4});
   save(reshaped, c);
   Run s = ckpt("diff " + q(a) + " " + q(c));
   CHECK(s.code == 1);
-  CHECK(contains(s.out, "~ model_state_dict/conv1.weight: tensor float32 [2, 2] -> tensor float32 [4]"));
+  CHECK(contains(s.output, "~ model_state_dict/conv1.weight: tensor float32 [2, 2] -> tensor float32 [4]"));
 }
 
 // Issue 17: diff widened both files to doubles, 2.8 GB for a file of 150 MB. Two files of one
@@ -148,9 +137,9 @@ TEST_CASE("ember-ckpt diff compares big tensors in memory proportional to the fi
   save(Value::dict({{"w", full({n}, 1.0)}}), a);
   save(Value::dict({{"w", full({n}, 1.5)}}), b);
   Run d = ckpt("diff " + q(a) + " " + q(b), "ulimit -v 786432; OMP_NUM_THREADS=1 ");  // 768 MiB
-  INFO(d.out);
+  INFO(d.output);
   CHECK(d.code == 1);
-  CHECK(contains(d.out, "~ w: 33554432 of 33554432 elements differ, max abs difference 0.5"));
+  CHECK(contains(d.output, "~ w: 33554432 of 33554432 elements differ, max abs difference 0.5"));
 }
 #endif
 
@@ -160,7 +149,7 @@ TEST_CASE("ember-ckpt extract writes a standalone checkpoint") {
   Value ckpt_value = checkpoint(7, 1);
   save(ckpt_value, path);
   Run r = ckpt("extract " + q(path) + " model_state_dict " + q(out));
-  INFO(r.out);
+  INFO(r.output);
   CHECK(r.code == 0);
   StateDict sd = load(out).to_state_dict();
   CHECK(sd.keys() == std::vector<std::string>{"conv1.weight", "conv1.bias"});
@@ -172,9 +161,9 @@ TEST_CASE("ember-ckpt extract writes a standalone checkpoint") {
 
   Run missing = ckpt("extract " + q(path) + " no_such_key " + q(out));
   CHECK(missing.code == 1);
-  CHECK(contains(missing.out, "key \"no_such_key\" not found; the keys there are \"epoch\", \"model_state_dict\", "
+  CHECK(contains(missing.output, "key \"no_such_key\" not found; the keys there are \"epoch\", \"model_state_dict\", "
                              "\"optimizer_state_dict\", \"loss\""));
-  CHECK(contains(missing.out, "wrote ") == false);
+  CHECK(contains(missing.output, "wrote ") == false);
 }
 
 TEST_CASE("ember-ckpt inspect --stats and --key; show prints values") {
@@ -186,43 +175,43 @@ TEST_CASE("ember-ckpt inspect --stats and --key; show prints values") {
   save(v, path);
 
   Run r = ckpt("inspect " + q(path) + " --stats");
-  INFO(r.out);
+  INFO(r.output);
   CHECK(r.code == 0);
-  CHECK(std::regex_search(r.out, std::regex("checksum +mean +std +min +max +nan +inf\n")));
+  CHECK(std::regex_search(r.output, std::regex("checksum +mean +std +min +max +nan +inf\n")));
   // Of the finite elements 1, 3, 5: mean 3, std 2 (Bessel's correction, as torch.std), min 1, max 5.
-  CHECK(std::regex_search(r.out, std::regex(R"("model_state_dict/odd" +float32 +\[6\] +24 +ok 0x[0-9a-f]{8} +3 +2 +1 +5 +1 +2\n)")));
-  CHECK(std::regex_search(r.out, std::regex(R"("model_state_dict/conv1.weight" .* 2.5 +1.29099 +1 +4 +0 +0\n)")));
+  CHECK(std::regex_search(r.output, std::regex(R"("model_state_dict/odd" +float32 +\[6\] +24 +ok 0x[0-9a-f]{8} +3 +2 +1 +5 +1 +2\n)")));
+  CHECK(std::regex_search(r.output, std::regex(R"("model_state_dict/conv1.weight" .* 2.5 +1.29099 +1 +4 +0 +0\n)")));
 
   Run k = ckpt("inspect " + q(path) + " --key model_state_dict");
   CHECK(k.code == 0);
-  CHECK(contains(k.out, "conv1.weight"));
-  CHECK(!contains(k.out, "epoch"));
-  CHECK(contains(k.out, "total: 3 tensors, 12 elements"));
+  CHECK(contains(k.output, "conv1.weight"));
+  CHECK(!contains(k.output, "epoch"));
+  CHECK(contains(k.output, "total: 3 tensors, 12 elements"));
   Run glob = ckpt("inspect " + q(path) + " --key '*bias'");
-  CHECK(contains(glob.out, "total: 1 tensor, 2 elements, 8 bytes of tensor data; 1 checksum ok, 0 bad"));
+  CHECK(contains(glob.output, "total: 1 tensor, 2 elements, 8 bytes of tensor data; 1 checksum ok, 0 bad"));
   Run none = ckpt("inspect " + q(path) + " --key nothing");
   CHECK(none.code == 1);
-  CHECK(contains(none.out, "nothing matches --key \"nothing\"; the top-level keys are \"epoch\", \"model_state_dict\""));
+  CHECK(contains(none.output, "nothing matches --key \"nothing\"; the top-level keys are \"epoch\", \"model_state_dict\""));
 
   Run s = ckpt("show " + q(path) + " model_state_dict/conv1.weight");
   CHECK(s.code == 0);
-  CHECK(s.out == "model_state_dict/conv1.weight: tensor float32 [2, 2]\n[[1, 2],\n [3, 4]]\n");
-  CHECK(ckpt("show " + q(path) + " step").out == "step: tensor float64 []\n7\n");
-  CHECK(ckpt("show " + q(path) + " epoch").out == "epoch: 3\n");
+  CHECK(s.output == "model_state_dict/conv1.weight: tensor float32 [2, 2]\n[[1, 2],\n [3, 4]]\n");
+  CHECK(ckpt("show " + q(path) + " step").output == "step: tensor float64 []\n7\n");
+  CHECK(ckpt("show " + q(path) + " epoch").output == "epoch: 3\n");
   Run odd = ckpt("show " + q(path) + " model_state_dict/odd");
-  CHECK(contains(odd.out, "[1, 3, nan, inf, -inf, 5]"));
+  CHECK(contains(odd.output, "[1, 3, nan, inf, -inf, 5]"));
   // Past 1000 elements: the first and last three of each dimension.
   Value big = Value::dict({{"w", arange(0, 2000, 1, kFloat32).reshape({2, 1000})}});
   save(big, tmp.file("big.ember"));
   Run b = ckpt("show " + q(tmp.file("big.ember")) + " w");
-  CHECK(contains(b.out, "[[0, 1, 2, ..., 997, 998, 999],\n [1000, 1001, 1002, ..., 1997, 1998, 1999]]"));
-  CHECK(count(ckpt("show " + q(tmp.file("big.ember")) + " w --all").out, ",") == 1999 + 1);  // + the one in the shape
+  CHECK(contains(b.output, "[[0, 1, 2, ..., 997, 998, 999],\n [1000, 1001, 1002, ..., 1997, 1998, 1999]]"));
+  CHECK(count(ckpt("show " + q(tmp.file("big.ember")) + " w --all").output, ",") == 1999 + 1);  // + the one in the shape
   Run missing = ckpt("show " + q(path) + " model_state_dict/conv2.weight");
   CHECK(missing.code == 1);
-  CHECK(contains(missing.out, "key \"conv2.weight\" not found in \"model_state_dict\"; the keys there are "
+  CHECK(contains(missing.output, "key \"conv2.weight\" not found in \"model_state_dict\"; the keys there are "
                               "\"conv1.weight\", \"conv1.bias\", \"odd\""));
   Run through = ckpt("show " + q(path) + " epoch/x");
-  CHECK(contains(through.out, "\"epoch\" is an int (3), so it has no key \"x\""));
+  CHECK(contains(through.output, "\"epoch\" is an int (3), so it has no key \"x\""));
 }
 
 TEST_CASE("ember-ckpt diff --atol/--rtol, across formats, 0-dim values shown") {
@@ -237,14 +226,14 @@ TEST_CASE("ember-ckpt diff --atol/--rtol, across formats, 0-dim values shown") {
   save_pth(vb, b);
 
   Run exact = ckpt("diff " + q(a) + " " + q(b));
-  INFO(exact.out);
+  INFO(exact.output);
   CHECK(exact.code == 1);
-  CHECK(contains(exact.out, "~ model_state_dict/conv1.weight: 1 of 4 elements differ, max abs difference 2.384185791015625e-07"));
-  CHECK(contains(exact.out, "2 differences"));
+  CHECK(contains(exact.output, "~ model_state_dict/conv1.weight: 1 of 4 elements differ, max abs difference 2.384185791015625e-07"));
+  CHECK(contains(exact.output, "2 differences"));
   Run close = ckpt("diff " + q(a) + " " + q(b) + " --atol 1e-6");
-  INFO(close.out);
+  INFO(close.output);
   CHECK(close.code == 0);
-  CHECK(contains(close.out, "equal within atol 1e-06, rtol 0.0 (2 entries not bit-identical, max abs difference 2.384185791015625e-07)"));
+  CHECK(contains(close.output, "equal within atol 1e-06, rtol 0.0 (2 entries not bit-identical, max abs difference 2.384185791015625e-07)"));
   CHECK(ckpt("diff " + q(a) + " " + q(b) + " --rtol 1e-6").code == 0);
   CHECK(ckpt("diff " + q(a) + " " + q(b) + " --atol 1e-8").code == 1);
 
@@ -252,18 +241,18 @@ TEST_CASE("ember-ckpt diff --atol/--rtol, across formats, 0-dim values shown") {
   va["step"] = from_vector<double>({8}, {});
   save(va, c);
   Run zero = ckpt("diff " + q(a) + " " + q(c));
-  CHECK(contains(zero.out, "~ step: tensor float64 [] 7.0 -> 8.0"));
-  CHECK(contains(zero.out, "1 difference\n"));
+  CHECK(contains(zero.output, "~ step: tensor float64 [] 7.0 -> 8.0"));
+  CHECK(contains(zero.output, "1 difference\n"));
 
   // Bad options are named.
   Run unknown = ckpt("diff " + q(a) + " " + q(b) + " --tolerance 1");
   CHECK(unknown.code == 2);
-  CHECK(contains(unknown.out, "diff: unknown option '--tolerance' (it takes --atol, --rtol)"));
+  CHECK(contains(unknown.output, "diff: unknown option '--tolerance' (it takes --atol, --rtol)"));
   Run negative = ckpt("diff " + q(a) + " " + q(b) + " --atol -1");
   CHECK(negative.code == 2);
-  CHECK(contains(negative.out, "--atol: expected a number >= 0, found '-1'"));
-  CHECK(contains(ckpt("diff " + q(a) + " " + q(b) + " --atol").out, "diff: --atol needs a value"));
-  CHECK(contains(ckpt("inspect " + q(a) + " --stat").out, "inspect: unknown option '--stat' (it takes --key, --stats)"));
+  CHECK(contains(negative.output, "--atol: expected a number >= 0, found '-1'"));
+  CHECK(contains(ckpt("diff " + q(a) + " " + q(b) + " --atol").output, "diff: --atol needs a value"));
+  CHECK(contains(ckpt("inspect " + q(a) + " --stat").output, "inspect: unknown option '--stat' (it takes --key, --stats)"));
 }
 
 TEST_CASE("ember-ckpt extract and convert write the format OUT's extension names, and refuse a mismatch") {
@@ -272,38 +261,38 @@ TEST_CASE("ember-ckpt extract and convert write the format OUT's extension names
   save(checkpoint(7, 1), path);
 
   Run pth = ckpt("extract " + q(path) + " model_state_dict " + q(tmp.file("model.pth")));
-  INFO(pth.out);
+  INFO(pth.output);
   CHECK(pth.code == 0);
-  CHECK(contains(pth.out, ": pth, model_state_dict, 2 tensors"));
-  CHECK(contains(ckpt("inspect " + q(tmp.file("model.pth"))).out, "pytorch zip"));
+  CHECK(contains(pth.output, ": pth, model_state_dict, 2 tensors"));
+  CHECK(contains(ckpt("inspect " + q(tmp.file("model.pth"))).output, "pytorch zip"));
   Run st = ckpt("extract " + q(path) + " model_state_dict " + q(tmp.file("model.safetensors")));
   CHECK(st.code == 0);
-  CHECK(contains(ckpt("inspect " + q(tmp.file("model.safetensors"))).out, "safetensors"));
-  CHECK(ckpt("diff " + q(tmp.file("model.pth")) + " " + q(tmp.file("model.safetensors"))).out == "identical\n");
+  CHECK(contains(ckpt("inspect " + q(tmp.file("model.safetensors"))).output, "safetensors"));
+  CHECK(ckpt("diff " + q(tmp.file("model.pth")) + " " + q(tmp.file("model.safetensors"))).output == "identical\n");
 
   Run clash = ckpt("extract " + q(path) + " model_state_dict " + q(tmp.file("model.pth")) + " --to safetensors");
   CHECK(clash.code == 2);
-  CHECK(contains(clash.out, "--to safetensors contradicts the extension of"));
+  CHECK(contains(clash.output, "--to safetensors contradicts the extension of"));
   Run unknown_ext = ckpt("extract " + q(path) + " model_state_dict " + q(tmp.file("model.bin")));
   CHECK(unknown_ext.code == 2);
-  CHECK(contains(unknown_ext.out, "cannot tell the format of " + tmp.file("model.bin") + " from its extension '.bin'"));
+  CHECK(contains(unknown_ext.output, "cannot tell the format of " + tmp.file("model.bin") + " from its extension '.bin'"));
   CHECK(!std::filesystem::exists(tmp.file("model.bin")));
   CHECK(ckpt("extract " + q(path) + " model_state_dict " + q(tmp.file("model.bin")) + " --to ember").code == 0);
 
   // convert --key: a training checkpoint's weights to safetensors in one step.
   Run conv = ckpt("convert " + q(path) + " " + q(tmp.file("w.safetensors")) + " --key model_state_dict");
-  INFO(conv.out);
+  INFO(conv.output);
   CHECK(conv.code == 0);
-  CHECK(contains(conv.out, ": safetensors, model_state_dict, 2 tensors (from ember v"));
+  CHECK(contains(conv.output, ": safetensors, model_state_dict, 2 tensors (from ember v"));
   CHECK(ckpt("diff " + q(tmp.file("w.safetensors")) + " " + q(tmp.file("model.pth"))).code == 0);
   // One tensor: the article and the number agree.
-  CHECK(contains(ckpt("convert " + q(path) + " " + q(tmp.file("b.ember")) + " --key model_state_dict/conv1.bias").out,
+  CHECK(contains(ckpt("convert " + q(path) + " " + q(tmp.file("b.ember")) + " --key model_state_dict/conv1.bias").output,
                  ": ember, model_state_dict/conv1.bias, 1 tensor (from"));
   Run whole = ckpt("convert " + q(path) + " " + q(tmp.file("all.safetensors")));
   CHECK(whole.code == 1);
-  CHECK(contains(whole.out, "\"epoch\" is an int"));
+  CHECK(contains(whole.output, "\"epoch\" is an int"));
   Run bad_key = ckpt("convert " + q(path) + " " + q(tmp.file("x.pth")) + " --key model_state_dict/fc9");
   CHECK(bad_key.code == 1);
-  CHECK(contains(bad_key.out, "the keys there are \"conv1.weight\", \"conv1.bias\""));
-  CHECK(contains(ckpt("convert " + q(path)).out, "usage: ember-ckpt convert IN OUT"));
+  CHECK(contains(bad_key.output, "the keys there are \"conv1.weight\", \"conv1.bias\""));
+  CHECK(contains(ckpt("convert " + q(path)).output, "usage: ember-ckpt convert IN OUT"));
 }

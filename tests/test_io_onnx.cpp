@@ -28,22 +28,9 @@ using namespace ember::test;
 
 namespace {
 
-// Output of a shell command (stdout and stderr) and its exit status.
-struct Run {
-  std::string output;
-  int status = -1;
-};
-[[maybe_unused]] Run run(const std::string& cmd) {
-  Run r;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p);
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+// Output of a shell command (stdout and stderr) and its exit code.
+using Run = ember::test::ShellResult;
+[[maybe_unused]] Run run(const std::string& cmd) { return ember::test::run_shell(cmd); }
 const std::string kBin = std::string(EMBER_BINARY_DIR) + "/bin/";
 
 // MNISTNet-BN with running statistics that are not the initial ones, in eval mode.
@@ -309,29 +296,29 @@ TEST_CASE("train_mnist --export-onnx, then --load of the ONNX file, gives the sa
   Run a = run(kBin + "train_mnist" + common + "--epochs 1 --train-size 640 --batch-size 32 --log-interval 100 " +
               "--export-onnx " + dir.file("m.onnx") + " --predictions " + dir.file("a.txt"));
   INFO(a.output);
-  REQUIRE(a.status == 0);
+  REQUIRE(a.code == 0);
   CHECK(contains(a.output, "Exported the model to " + dir.file("m.onnx") + " (ONNX, opset 17"));
   Run b = run(kBin + "train_mnist" + common + "--epochs 0 --load " + dir.file("m.onnx") + " --predictions " +
               dir.file("b.txt"));
   INFO(b.output);
-  REQUIRE(b.status == 0);
+  REQUIRE(b.code == 0);
   CHECK(read_bytes(dir.file("a.txt")) == read_bytes(dir.file("b.txt")));
   CHECK(read_bytes(dir.file("a.txt")).size() == 300);
 
   // ember-ckpt: the graph node by node beside the initializers; diff and convert treat it as a state dict.
   Run i = run(kBin + "ember-ckpt inspect " + dir.file("m.onnx"));
   INFO(i.output);
-  CHECK(i.status == 0);
+  CHECK(i.code == 0);
   CHECK(contains(i.output, "Conv(input, conv1.weight, conv1.bias) -> "));
   CHECK(contains(i.output, "BatchNormalization("));
   CHECK(contains(i.output, "-> output"));
   CHECK(contains(i.output, "bn1.running_mean"));
   Run c = run(kBin + "ember-ckpt convert " + dir.file("m.onnx") + " " + dir.file("m.safetensors"));
   INFO(c.output);
-  CHECK(c.status == 0);
+  CHECK(c.code == 0);
   Run d = run(kBin + "ember-ckpt diff " + dir.file("m.onnx") + " " + dir.file("m.safetensors"));
   INFO(d.output);
-  CHECK(d.status == 0);
+  CHECK(d.code == 0);
 }
 
 #else

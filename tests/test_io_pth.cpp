@@ -332,22 +332,10 @@ TEST_CASE("writing refuses what Python could not read") {
 // ---- through the programs: train_mnist and ember-ckpt ----
 
 namespace {
-struct Run {
-  int code = -1;
-  std::string output;  // stdout and stderr together
-};
+using Run = ember::test::ShellResult;  // stdout and stderr together
 
 Run run(const std::string& program, const std::string& args) {
-  std::string cmd = std::string(EMBER_BINARY_DIR) + "/bin/" + program + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  Run r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return ember::test::run_shell(std::string(EMBER_BINARY_DIR) + "/bin/" + program + " " + args);
 }
 
 const std::string kData = std::string(EMBER_SOURCE_DIR) + "/datasets/mnist";

@@ -20,22 +20,9 @@ namespace {
 const std::string kProgram = std::string(EMBER_BINARY_DIR) + "/bin/train_mnist";
 const std::string kData = std::string(EMBER_SOURCE_DIR) + "/datasets/mnist";
 
-struct Run {
-  int code = -1;
-  std::string output;
-};
+using Run = ember::test::ShellResult;
 
-Run run(const std::string& args) {
-  FILE* p = popen((kProgram + " " + args + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  Run r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+Run run(const std::string& args) { return ember::test::run_shell(kProgram + " " + args); }
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -21,23 +21,9 @@ namespace {
 const std::string kProgram = std::string(EMBER_BINARY_DIR) + "/bin/train_mnist";
 const std::string kData = std::string(EMBER_SOURCE_DIR) + "/datasets/mnist";
 
-struct Run {
-  int code = -1;
-  std::string output;  // stdout and stderr together
-};
+using Run = ember::test::ShellResult;  // stdout and stderr together
 
-Run run(const std::string& args) {
-  std::string cmd = kProgram + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  Run r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+Run run(const std::string& args) { return ember::test::run_shell(kProgram + " " + args); }
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -259,15 +245,9 @@ TEST_CASE("each dataset reads its own folder, and a folder of the other dataset 
   require_data();
   // Without --data, --dataset fashion-mnist looks in datasets/fashion-mnist (here: absent).
   fs::path cwd = scratch("cwd");
-  std::string cmd = "cd " + cwd.string() + " && " + kProgram + " --dataset fashion-mnist --epochs 0 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  CHECK(WEXITSTATUS(pclose(p)) == 1);
-  CHECK(out.find("cannot open datasets/fashion-mnist/t10k-images-idx3-ubyte") != std::string::npos);
+  Run in_cwd = ember::test::run_shell("cd " + cwd.string() + " && " + kProgram + " --dataset fashion-mnist --epochs 0");
+  CHECK(in_cwd.code == 1);
+  CHECK(in_cwd.output.find("cannot open datasets/fashion-mnist/t10k-images-idx3-ubyte") != std::string::npos);
   // The mix-up of the issue: Fashion-MNIST asked for, the MNIST files given.
   Run r = run("--dataset fashion-mnist --data " + kData + " --epochs 1 --train-size 100");
   INFO(r.output);
@@ -300,17 +280,7 @@ TEST_CASE("scripts/plot_metrics draws a PNG where matplotlib or gnuplot is, and 
          "train,1,1,64,2.3,0.01,,,0.1\ntrain,1,11,704,1.2,0.01,,,0.5\nepoch,1,20,1280,,0.01,0.9,70.5,1.2\n";
   }
   const std::string script = std::string(EMBER_SOURCE_DIR) + "/scripts/plot_metrics ";
-  auto sh = [](const std::string& cmd) {
-    Run r;
-    FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-    REQUIRE(p != nullptr);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-    int status = pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-  };
+  auto sh = ember::test::run_shell;
   bool can_plot = sh("/usr/bin/python3 -c 'import matplotlib' || python3 -c 'import matplotlib' || command -v gnuplot").code == 0;
   Run r = sh(script + (d / "m.csv").string());
   INFO(r.output);

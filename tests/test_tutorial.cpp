@@ -176,10 +176,7 @@ std::string snippet_of(const std::string& file, const std::string& name) {
   return out;
 }
 
-struct RunResult {
-  int code = -1;
-  std::string output;
-};
+using RunResult = ember::test::ShellResult;
 
 // Runs a tutorial command with its folder and program paths made real, and maps the folder back.
 RunResult run_command(const std::string& command, const fs::path& scratch) {
@@ -192,14 +189,7 @@ RunResult run_command(const std::string& command, const fs::path& scratch) {
   const std::string source = std::string(EMBER_SOURCE_DIR) + "/";
   std::string args = replace_all(command.substr(kBinPrefix.size() + program.size()), kDocDir, scratch.string());
   std::string cmd = binary + replace_all(args, " tests/reference/", " " + source + "tests/reference/");
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  RunResult r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  RunResult r = ember::test::run_shell(cmd);
   r.output = replace_all(replace_all(r.output, scratch.string(), kDocDir), source + "tests/reference/",
                          "tests/reference/");
   return r;
