@@ -142,15 +142,19 @@ void sum_dims_typed(Context& ctx, const T* x, const Dims& kept, const Dims& redu
   }
 }
 
-// x: (outer, n, inner) -> out int64 (outer, inner): the first maximum along n.
+// x: (outer, n, inner) -> out int64 (outer, inner): the first maximum along n; a NaN is the maximum
+// (the first NaN wins), as PyTorch's and the CPU's (core/cpu/iterate.h, extreme_index).
 template <class T>
 __global__ void argmax_kernel(const T* x, int64_t outer, int64_t n, int64_t inner, int64_t* out) {
   EMBER_KERNEL_LOOP(j, outer * inner) {
     const int64_t o = j / inner, i = j % inner;
     const T* p = x + o * n * inner + i;
     int64_t best = 0;
-    for (int64_t k = 1; k < n; ++k)
-      if (p[k * inner] > p[best * inner]) best = k;
+    for (int64_t k = 1; k < n; ++k) {
+      const T v = p[k * inner], b = p[best * inner];
+      if (b != b) break;
+      if (v != v || v > b) best = k;
+    }
     out[j] = best;
   }
 }

@@ -1,6 +1,7 @@
 // The general ops against PyTorch (tests/reference/gen_general.py writes fixtures/general.json):
 // every case runs forward and backward in float64 and is compared with torch's values and
 // gradients, and every case with a gradient also passes gradcheck. Each op is one line below.
+#include <cmath>
 #include <map>
 
 #include "helpers.h"
@@ -337,4 +338,53 @@ TEST_CASE("views: what shares storage, what copies, and that a copy stays correc
   CHECK((ints * 3.0).dtype() == kInt64);
   CHECK((ints * 0.5).dtype() == kFloat32);
   CHECK((ints / ints).dtype() == kFloat32);
+}
+
+// Values from torch 1.13: torch.clamp(torch.tensor([0., 1.5, 3.]), 2, 1) and
+// torch.argmax(torch.tensor([[1., nan, .5]]), 1).
+TEST_CASE("clamp with min > max gives max, as PyTorch; its gradient is zero") {
+  Tensor x = from_vector<float>({0, 1.5f, 3}).requires_grad_();
+  Tensor y = clamp(x, 2.0, 1.0);
+  CHECK(y.to_vector<float>() == std::vector<float>{1, 1, 1});
+  sum(y).backward();
+  CHECK(x.grad().to_vector<float>() == std::vector<float>{0, 0, 0});
+  Tensor n = from_vector<float>({std::nanf(""), 5});
+  std::vector<float> c = clamp(n, 2.0, 1.0).to_vector<float>();
+  CHECK(std::isnan(c[0]));  // NaN stays NaN
+  CHECK(c[1] == 1.0f);
+}
+
+TEST_CASE("argmax and argmin with NaN: the first NaN is the extreme, as PyTorch and max/min") {
+  const float nan = std::nanf("");
+  Tensor x = from_vector<float>({1, nan, 0.5f, nan}).reshape({1, 4});
+  CHECK(argmax(x, 1).to_vector<int64_t>() == std::vector<int64_t>{1});
+  CHECK(argmin(x, 1).to_vector<int64_t>() == std::vector<int64_t>{1});
+  CHECK(std::get<1>(max(x, 1)).to_vector<int64_t>() == std::vector<int64_t>{1});
+  CHECK(argmax(x).item() == 1.0);
+  // Along dim 0 of (3, 2): column 0 has its NaN last, column 1 none.
+  Tensor cols = from_vector<float>({3, 1, 2, 4, nan, 0}).reshape({3, 2});
+  CHECK(argmax(cols, 0).to_vector<int64_t>() == std::vector<int64_t>{2, 1});
+  CHECK(argmin(cols, 0).to_vector<int64_t>() == std::vector<int64_t>{2, 2});
+}
+
+// torch 1.13: x = [0, 1, 0, 1, 0.25], t = [0, 1, 1, 0, 0.75] in float32,
+// binary_cross_entropy(x, t, reduction='sum'), then backward().
+TEST_CASE("binary_cross_entropy's gradient is PyTorch's where the input is exactly 0 or 1 (no NaN)") {
+  Tensor x = from_vector<float>({0, 1, 0, 1, 0.25f}).requires_grad_();
+  Tensor t = from_vector<float>({0, 1, 1, 0, 0.75f}).requires_grad_();
+  Tensor loss = binary_cross_entropy(x, t, Tensor(), Reduction::Sum);
+  CHECK(loss.item() == doctest::Approx(201.11163330078125).epsilon(1e-6));
+  loss.backward();
+  std::vector<float> gx = x.grad().to_vector<float>(), gt = t.grad().to_vector<float>();
+  const std::vector<float> want_x = {0.0f, 0.0f, -999999995904.0f, 999999995904.0f, -2.6666667461395264f};
+  for (size_t i = 0; i < gx.size(); ++i) CHECK(gx[i] == doctest::Approx(want_x[i]).epsilon(1e-6));
+  CHECK(std::isinf(gt[0]));  // log(1 - x) - log(x): +inf at 0, -inf at 1, as PyTorch
+  CHECK(gt[0] > 0);
+  CHECK(std::isinf(gt[1]));
+  CHECK(gt[1] < 0);
+  CHECK(gt[4] == doctest::Approx(1.0986123085021973).epsilon(1e-6));
+  // A sigmoid that saturates to exactly 1 in float32 no longer turns the loss's gradient into NaN.
+  Tensor logits = from_vector<float>({40, -3}).requires_grad_();
+  binary_cross_entropy(sigmoid(logits), from_vector<float>({1, 0})).backward();
+  for (float g : logits.grad().to_vector<float>()) CHECK(std::isfinite(g));
 }

@@ -27,12 +27,7 @@ void CpuBackend::minmax_dim(const Tensor& x, int64_t dim, bool is_max, Tensor& v
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t k = 0; k < inner; ++k) {
         const T* row = px + o * n * inner + k;
-        int64_t best = 0;
-        for (int64_t j = 1; j < n; ++j) {
-          T v = row[j * inner], b = row[best * inner];
-          if (b != b) break;  // a NaN is the extreme, as PyTorch
-          if (v != v || (is_max ? v > b : v < b)) best = j;
-        }
+        const int64_t best = cpu::extreme_index(row, n, inner, is_max);
         pv[o * inner + k] = row[best * inner];
         pi[o * inner + k] = best;
       }

@@ -54,6 +54,19 @@ void strided_loop(const Shape& shape, const std::array<std::vector<int64_t>, K>&
   }
 }
 
+// The index of the first maximum (or minimum) of row[0], row[inner], ... row[(n - 1) * inner]; a NaN
+// is the extreme, the first one wins (PyTorch's rule for max, min, argmax and argmin).
+template <class T>
+int64_t extreme_index(const T* row, int64_t n, int64_t inner, bool is_max) {
+  int64_t best = 0;
+  for (int64_t j = 1; j < n; ++j) {
+    T v = row[j * inner], b = row[best * inner];
+    if (b != b) break;
+    if (v != v || (is_max ? v > b : v < b)) best = j;
+  }
+  return best;
+}
+
 // (outer, n, inner) around `dim`.
 inline void split_at(const Shape& s, int64_t dim, int64_t& outer, int64_t& n, int64_t& inner) {
   outer = inner = 1;

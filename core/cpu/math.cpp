@@ -91,8 +91,9 @@ void CpuBackend::clamp(const Tensor& x, double lo, double hi, Tensor& y) {
     T* py = static_cast<T*>(y.raw_data());
     T l = T(lo), h = T(hi);
     for (int64_t i = 0; i < x.numel(); ++i) {
-      T v = px[i];
-      py[i] = v != v ? v : (v < l ? l : (v > h ? h : v));  // NaN stays NaN, as torch.clamp
+      // min first, then max: with lo > hi every element is hi, as torch.clamp; NaN stays NaN.
+      T v = px[i] < l ? l : px[i];
+      py[i] = v > h ? h : v;
     }
   });
 }

@@ -74,13 +74,7 @@ void CpuBackend::argmax(const Tensor& x, int64_t dim, Tensor& out) {
     const T* px = static_cast<const T*>(x.raw_data());
     int64_t* po = static_cast<int64_t*>(out.raw_data());
     for (int64_t o = 0; o < outer; ++o)
-      for (int64_t i = 0; i < inner; ++i) {
-        const T* p = px + o * n * inner + i;
-        int64_t best = 0;
-        for (int64_t k = 1; k < n; ++k)
-          if (p[k * inner] > p[best * inner]) best = k;
-        po[o * inner + i] = best;
-      }
+      for (int64_t i = 0; i < inner; ++i) po[o * inner + i] = cpu::extreme_index(px + o * n * inner + i, n, inner, true);
   });
 }
 

@@ -191,8 +191,21 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
                 "binary_cross_entropy: all elements of the input should be between 0 and 1");
   }
   // log terms clamped at -100 so that a probability of exactly 0 or 1 gives a finite loss
-  Tensor log_p = clamp(log(input), -100.0), log_q = clamp(log(rsub(1.0, input)), -100.0);
-  Tensor loss = neg(add(mul(target, log_p), mul(rsub(1.0, target), log_q)));
+  Tensor loss;
+  {
+    NoGradGuard no_grad;
+    Tensor log_p = clamp(log(input), -100.0), log_q = clamp(log(rsub(1.0, input)), -100.0);
+    loss = neg(add(mul(target, log_p), mul(rsub(1.0, target), log_q)));
+  }
+  // PyTorch's gradients: d/dx = (x - t) / max(x (1 - x), 1e-12), finite where x is exactly 0 or 1
+  // (through the clamped logs it would be 0 * inf = NaN there), and d/dt = log(1 - x) - log(x),
+  // unclamped as PyTorch's (infinite at 0 and 1).
+  if (trace::active()) trace::op("binary_cross_entropy", {input, target}, loss, {});
+  loss = record("binary_cross_entropy", loss, {input, target},
+                [x = input.detach(), t = target.detach()](const Tensor& g) -> std::vector<Tensor> {
+                  Tensor denom = clamp(mul(x, rsub(1.0, x)), 1e-12);
+                  return {div(mul(g, sub(x, t)), denom), mul(g, sub(log(rsub(1.0, x)), log(x)))};
+                });
   if (weight.defined()) {
     check_pair(input, weight, "binary_cross_entropy");
     loss = mul(loss, weight);

@@ -345,6 +345,28 @@ void emit_class_loss(GraphBuilder& g, const OpContext& c) {
   GraphBuilder::attr(n, "ignore_index", c.i("ignore_index"));
 }
 
+// binary_cross_entropy's elementwise loss (its reduction is an op of its own):
+// -(t max(log x, -100) + (1 - t) max(log(1 - x), -100)).
+void emit_binary_cross_entropy(GraphBuilder& g, const OpContext& c) {
+  const DType t = in_dtype(c);
+  const std::string& out = c.output;
+  const std::string one = g.scalar(1.0, t, out + "_one"), floor = g.scalar(-100.0, t, out + "_floor");
+  auto node = [&](const char* op, std::vector<std::string> in, const char* hint) {
+    std::string v = g.fresh(out + hint);
+    g.node(op, std::move(in), {v}, v);
+    return v;
+  };
+  auto clipped_log = [&](const std::string& a, const char* hint) {
+    return node("Clip", {node("Log", {a}, hint), floor}, hint);
+  };
+  const std::string& x = c.inputs[0];
+  const std::string& y = c.inputs[1];
+  std::string log_p = clipped_log(x, "_log_p"), log_q = clipped_log(node("Sub", {one, x}, "_q"), "_log_q");
+  std::string sum = node("Add", {node("Mul", {y, log_p}, "_tp"), node("Mul", {node("Sub", {one, y}, "_u"), log_q}, "_uq")},
+                         "_sum");
+  g.node("Neg", {sum}, {out}, out);
+}
+
 }  // namespace
 
 void emit_op(GraphBuilder& g, const OpContext& c) {
@@ -384,6 +406,7 @@ void emit_op(GraphBuilder& g, const OpContext& c) {
   }
   if (emit_index_reduce(g, c)) return;
   if (name == "nll_loss" || name == "cross_entropy") return emit_class_loss(g, c);
+  if (name == "binary_cross_entropy") return emit_binary_cross_entropy(g, c);
   if (name == "matmul" || name == "bmm") {
     g.node("MatMul", {c.inputs[0], c.inputs[1]}, {c.output}, c.output);
     return;
