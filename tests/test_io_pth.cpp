@@ -429,14 +429,26 @@ TEST_CASE("ember-ckpt inspects, verifies, diffs and converts all three formats")
   CHECK(run("ember-ckpt", "convert " + views + " " + dir.file("x") + " --to onnx").code == 2);
   CHECK(run("ember-ckpt", "convert " + views + " " + dir.file("x")).code == 2);
   CHECK(run("ember-ckpt", "convert " + views + " " + dir.file("x") + " --to ember --floats-as-tensors").code == 2);
+  CHECK(run("ember-ckpt", "convert " + views + " " + dir.file("x") + " --to ember --plain-floats").code == 2);
+  CHECK(run("ember-ckpt", "convert " + views + " " + dir.file("x") + " --to pth --plain-floats --floats-as-tensors")
+            .code == 2);
 
-  // --floats-as-tensors, for torch.load(weights_only=True) before PyTorch 2.0.
-  r = run("ember-ckpt", "convert " + fixture_path("interop_checkpoint.pth") + " " + dir.file("c.pth") +
-                            " --to pth --floats-as-tensors");
+  // By default, as the library's writer, floats become 0-dim float64 tensors, which torch 1.13's
+  // torch.load(weights_only=True) loads; --floats-as-tensors (the default) is still accepted.
+  const std::string ckpt = fixture_path("interop_checkpoint.pth");
+  for (const char* flags : {" --to pth", " --to pth --floats-as-tensors"}) {
+    r = run("ember-ckpt", "convert " + ckpt + " " + dir.file("c.pth") + flags);
+    CHECK(r.code == 0);
+    Value c = load_file(dir.file("c.pth"));
+    CHECK(c.at("loss").as_tensor().dtype() == kFloat64);
+    CHECK(c.at("loss").as_tensor().item() == expected()["checkpoint_loss"].get<double>());
+  }
+  // --plain-floats writes Python floats (PyTorch >= 2.0, or weights_only=False).
+  r = run("ember-ckpt", "convert " + ckpt + " " + dir.file("p.pth") + " --plain-floats");
   CHECK(r.code == 0);
-  Value c = load_file(dir.file("c.pth"));
-  CHECK(c.at("loss").as_tensor().dtype() == kFloat64);
-  CHECK(c.at("loss").as_tensor().item() == expected()["checkpoint_loss"].get<double>());
+  Value p = load_file(dir.file("p.pth"));
+  REQUIRE(p.at("loss").is_double());
+  CHECK(p.at("loss").as_double() == expected()["checkpoint_loss"].get<double>());
 
   // A damaged record: verify reports it and fails.
   std::vector<uint8_t> bytes = read_bytes(fixture_path("interop_mnistnet.pth"));

@@ -57,12 +57,13 @@ Commands:
   extract FILE KEY OUT [--to FORMAT]
                          save the subtree at KEY as a standalone file OUT, e.g.
                            ember-ckpt extract ckpt.ember model_state_dict model.safetensors
-  convert IN OUT [--to FORMAT] [--key KEY] [--floats-as-tensors]
+  convert IN OUT [--to FORMAT] [--key KEY] [--plain-floats]
                          write IN (or its subtree at KEY) in another format, refusing with the
                          reason what that format cannot hold (safetensors holds only a flat dict of
-                         tensors and string metadata); with --floats-as-tensors a .pth's floats
-                         become 0-dim float64 tensors, which torch.load(weights_only=True) before
-                         PyTorch 2.0 needs
+                         tensors and string metadata); a .pth's floats are written as 0-dim float64
+                         tensors, which torch.load(weights_only=True) of PyTorch 1.13 loads; with
+                         --plain-floats as Python floats (PyTorch >= 2.0 or weights_only=False).
+                         --floats-as-tensors, the default, is still accepted
 
 FILE, A, B and IN may each be an Ember checkpoint, a PyTorch .pth (torch.save) or a safetensors
 file: the format is recognised by the file's content, never by its name. OUT's format is FORMAT
@@ -577,16 +578,20 @@ int cmd_extract(const std::string& file, const std::string& key, const std::stri
   std::string format = output_format(out, to);
   auto reader = io::open_checkpoint(file);
   Value sub = read_tree(*reader, key);
-  size_t tensors = write_tree(sub, out, format, *reader, false);
+  size_t tensors = write_tree(sub, out, format, *reader, true);
   std::cout << "wrote " << out << ": " << format << ", " << (key.empty() ? "(root)" : key) << ", "
             << count_of(tensors, "tensor") << "\n";
   return kOk;
 }
 
 int cmd_convert(const std::string& in, const std::string& out, const std::string& to, const std::string& key,
-                bool floats_as_tensors) {
+                const Args& flags) {
   std::string format = output_format(out, to);
-  if (floats_as_tensors && format != "pth") throw UsageError("--floats-as-tensors applies to --to pth only");
+  for (const char* flag : {"--floats-as-tensors", "--plain-floats"})
+    if (flags.has(flag) && format != "pth") throw UsageError(std::string(flag) + " applies to --to pth only");
+  if (flags.has("--floats-as-tensors") && flags.has("--plain-floats"))
+    throw UsageError("--floats-as-tensors and --plain-floats contradict each other");
+  const bool floats_as_tensors = !flags.has("--plain-floats");
   auto reader = io::open_checkpoint(in);
   Value tree = read_tree(*reader, key);
   size_t tensors = write_tree(tree, out, format, *reader, floats_as_tensors);
@@ -632,9 +637,9 @@ int main(int argc, char** argv) {
       return cmd_extract(a.positional[0], a.positional[1], a.positional[2], a.get("--to"));
     }
     if (cmd == "convert") {
-      Args a = parse_args(args, cmd, {"--to", "--key"}, {"--floats-as-tensors"}, 2,
-                          "convert IN OUT [--to ember|pth|safetensors] [--key KEY] [--floats-as-tensors]");
-      return cmd_convert(a.positional[0], a.positional[1], a.get("--to"), a.get("--key"), a.has("--floats-as-tensors"));
+      Args a = parse_args(args, cmd, {"--to", "--key"}, {"--floats-as-tensors", "--plain-floats"}, 2,
+                          "convert IN OUT [--to ember|pth|safetensors] [--key KEY] [--plain-floats]");
+      return cmd_convert(a.positional[0], a.positional[1], a.get("--to"), a.get("--key"), a);
     }
     return usage_error("unknown command '" + cmd + "' (known: inspect, show, diff, verify, extract, convert)");
   } catch (const UsageError& e) {
