@@ -1,4 +1,4 @@
-// The CUDA side of the backend registry (cuda_backend, cuda_available_devices), each device's
+// The CUDA side of the backend registry (cuda::device_backend, cuda::visible_device_count), each device's
 // Context, kernel-reported errors, the profiler, and the cuda:: functions of cuda_backend.h.
 #include <algorithm>
 #include <atomic>
@@ -146,7 +146,7 @@ std::atomic<bool> g_cudnn_enabled{env_flag("EMBER_CUDNN", true)};
 std::atomic<bool> g_cudnn_enabled{false};
 #endif
 
-CudaBackend& backend_of(int device) { return static_cast<CudaBackend&>(cuda_backend(device)); }
+CudaBackend& backend_of(int device) { return static_cast<CudaBackend&>(device_backend(device)); }
 
 }  // namespace
 
@@ -184,29 +184,29 @@ std::vector<ProfileEntry> profile_report(int device) {
   return ctx.profiler.report(ctx.stream);
 }
 
-}  // namespace cuda
+int visible_device_count() { return device_count().count; }
 
-int cuda_available_devices() { return cuda::device_count().count; }
-
-Backend& cuda_backend(int index) {
-  if (index >= 0 && index < cuda::kMaxDevices) {
-    if (CudaBackend* b = cuda::g_backends[index].load(std::memory_order_acquire)) return *b;
+Backend& device_backend(int index) {
+  if (index >= 0 && index < kMaxDevices) {
+    if (CudaBackend* b = g_backends[index].load(std::memory_order_acquire)) return *b;
   }
-  const cuda::DeviceCount& dc = cuda::device_count();
+  const DeviceCount& dc = device_count();
   EMBER_CHECK(dc.count > 0, "CUDA device cuda:", index, " requested but no GPU is available (cudaGetDeviceCount: ",
               dc.why_none, "); use \"cpu\"");
-  EMBER_CHECK(index >= 0 && index < dc.count && index < cuda::kMaxDevices, "CUDA device cuda:", index,
+  EMBER_CHECK(index >= 0 && index < dc.count && index < kMaxDevices, "CUDA device cuda:", index,
               " requested but only ", dc.count, dc.count == 1 ? " GPU is" : " GPUs are", " available (cuda:0",
               dc.count > 1 ? " to cuda:" + std::to_string(dc.count - 1) : std::string(), ")");
-  std::lock_guard<std::mutex> lock(cuda::g_create_mutex);
-  CudaBackend* b = cuda::g_backends[index].load(std::memory_order_acquire);
+  std::lock_guard<std::mutex> lock(g_create_mutex);
+  CudaBackend* b = g_backends[index].load(std::memory_order_acquire);
   if (!b) {
     // Never deleted: tensors still alive at exit (in statics) free their memory through it.
     b = new CudaBackend(index);
-    cuda::g_backends[index].store(b, std::memory_order_release);
+    g_backends[index].store(b, std::memory_order_release);
   }
   return *b;
 }
+
+}  // namespace cuda
 
 CudaBackend::CudaBackend(int device) : device_(device), ctx_(std::make_unique<cuda::Context>(device)) {}
 

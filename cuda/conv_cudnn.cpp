@@ -3,7 +3,6 @@
 // float32 stays in FP32 (CUDNN_FMA_MATH, no TF32, as Ember's other kernels and its CPU reference),
 // and under ember::set_deterministic(true) only algorithms cuDNN reports as deterministic.
 // The bias gradient is Ember's own fixed-order reduction (conv.cu), not cuDNN's.
-#include "ember/core/determinism.h"
 #include "ember/cuda/context.h"
 
 #ifdef EMBER_WITH_CUDNN
@@ -87,7 +86,7 @@ bool math_allowed(cudnnMathType_t math, bool is_float) {
 
 template <class Perf>
 const Perf* choose(const Perf* perf, int count, bool is_float) {
-  const bool det = deterministic();
+  const bool det = cuda::host_deterministic();
   for (int i = 0; i < count; ++i) {
     const Perf& p = perf[i];
     if (p.status != CUDNN_STATUS_SUCCESS || p.memory > kMaxWorkspace) continue;
@@ -103,7 +102,7 @@ Plan& plan_for(cuda::Context& ctx, const Tensor& x, const Tensor& w, const Conv2
   std::lock_guard<std::mutex> lock(ctx.handle_mutex);  // map nodes are stable: the reference outlives it
   auto& cache = *static_cast<PlanCache*>(ctx.cudnn_plans.get());
   const PlanKey key{x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), w.size(2), w.size(3),
-                    a.stride.h, a.stride.w, a.padding.h, a.padding.w, int64_t(x.dtype()), deterministic() ? 1 : 0};
+                    a.stride.h, a.stride.w, a.padding.h, a.padding.w, int64_t(x.dtype()), cuda::host_deterministic() ? 1 : 0};
   auto it = cache.find(key);
   if (it != cache.end()) return *it->second;
 

@@ -16,12 +16,17 @@
 
 namespace ember {
 
-// The backend of GPU `index`; throws a clear error if there is no such GPU.
-Backend& cuda_backend(int index);
-// How many GPUs the CUDA runtime sees (0 when there is no GPU or driver).
-int cuda_available_devices();
-
 namespace cuda {
+
+// The module's own names: libember has ember::cuda_backend (core/cuda_loader.cpp) and
+// ember::deterministic (core/determinism.cpp), which reach these through the module table.
+
+// The backend of GPU `index`; throws a clear error if there is no such GPU.
+Backend& device_backend(int index);
+// How many GPUs the CUDA runtime sees (0 when there is no GPU or driver).
+int visible_device_count();
+// The program's deterministic mode, asked of libember through the host table (module.cpp).
+bool host_deterministic();
 
 struct Context;
 

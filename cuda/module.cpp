@@ -1,7 +1,6 @@
 // The module's one exported function (core/cuda_module.h): the table through which libember
 // reaches this backend. Everything else in the module is hidden.
 #include "ember/core/cuda_module.h"
-#include "ember/core/determinism.h"
 #include "ember/cuda/cuda_backend.h"
 
 namespace ember {
@@ -9,9 +8,8 @@ namespace {
 const CudaHost* g_host = nullptr;
 }  // namespace
 
-// The program's deterministic mode lives in libember; the module asks it through the host table
-// (this definition is the module's own, hidden one).
-bool deterministic() { return g_host && g_host->deterministic && g_host->deterministic(); }
+// The program's deterministic mode lives in libember; the module asks it through the host table.
+bool cuda::host_deterministic() { return g_host && g_host->deterministic && g_host->deterministic(); }
 
 }  // namespace ember
 
@@ -22,8 +20,8 @@ extern "C" __attribute__((visibility("default"))) const ember::CudaModule* ember
   static const CudaModule table = [] {
     CudaModule m;
     m.ember_version = EMBER_VERSION;
-    m.device_count = [] { return cuda_available_devices(); };
-    m.backend = [](int index) -> Backend& { return cuda_backend(index); };
+    m.device_count = [] { return cuda::visible_device_count(); };
+    m.backend = [](int index) -> Backend& { return cuda::device_backend(index); };
     m.synchronize = [](int d) { cuda::synchronize(d); };
     m.cudnn_built = [] { return cuda::cudnn_built(); };
     m.set_cudnn_enabled = [](bool on) { cuda::set_cudnn_enabled(on); };
