@@ -7,13 +7,15 @@
 #
 # usage: bench/compare_ops.sh BEFORE_BUILD_DIR AFTER_BUILD_DIR [rounds (default: 11)]
 #        extra arguments for bench_ops in BENCH_ARGS (default: --threads 1 --clock cpu --stat min --repeats 5)
+#        BENCH=bench_sgd compares the SGD step benchmark instead (BENCH_ARGS then defaults to none)
 # e.g.:  git worktree add /tmp/base e7b4a19 && cmake -S /tmp/base -B /tmp/base/build -DCMAKE_BUILD_TYPE=Release
 #        cmake --build /tmp/base/build --target bench_ops && bash bench/compare_ops.sh /tmp/base/build build
 set -euo pipefail
 [ $# -ge 2 ] || { sed -n '2,11p' "$0" >&2; exit 2; }
-before=$1/bin/bench_ops after=$2/bin/bench_ops rounds=${3:-11}
-args=${BENCH_ARGS:---threads 1 --clock cpu --stat min --repeats 5}
-for exe in "$before" "$after"; do [ -x "$exe" ] || { echo "compare_ops.sh: $exe not built (cmake --build DIR --target bench_ops)" >&2; exit 2; }; done
+bench=${BENCH:-bench_ops}
+before=$1/bin/$bench after=$2/bin/$bench rounds=${3:-11}
+if [[ $bench == bench_ops ]]; then args=${BENCH_ARGS:---threads 1 --clock cpu --stat min --repeats 5}; else args=${BENCH_ARGS:-}; fi
+for exe in "$before" "$after"; do [ -x "$exe" ] || { echo "compare_ops.sh: $exe not built (cmake --build DIR --target $bench)" >&2; exit 2; }; done
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

@@ -49,7 +49,12 @@ struct StridedView {
   int64_t offset = 0;
 };
 
-// One SGD update of a parameter (torch.optim.SGD's rule, see optim/sgd.h), for Backend::sgd_step.
+// ---- optional extensions: fused kernels an optimizer asks a backend for by name ----
+// A backend that has one returns it from its accessor below (Backend::fused_sgd); the others return
+// nullptr and the optimizer runs its update from public ops. None is part of the kernel interface
+// that every backend implements.
+
+// One SGD update of a parameter (torch.optim.SGD's rule, see optim/sgd.h), for FusedSgd::sgd_step.
 struct SgdHyper {
   double lr = 0, momentum = 0, dampening = 0, weight_decay = 0;
   bool nesterov = false, maximize = false;
@@ -59,6 +64,16 @@ struct SgdSlot {
   Tensor grad;             // read only
   Tensor momentum_buffer;  // same shape; undefined when momentum == 0
   bool init_buffer = false;  // first step: the buffer receives the gradient instead of being updated
+};
+
+// SGD over many parameters at once (the CUDA backend: one launch for all of a group's parameters).
+class FusedSgd {
+ public:
+  // Applies one SGD step to every slot (all on this backend's device), as optim/sgd.cpp's update().
+  virtual void sgd_step(const SgdHyper& hyper, const std::vector<SgdSlot>& slots) = 0;
+
+ protected:
+  ~FusedSgd() = default;
 };
 
 class Backend {
@@ -151,11 +166,9 @@ class Backend {
   virtual void uniform(Tensor& out, double low, double high, Generator& gen) = 0;
   virtual void normal(Tensor& out, double mean, double std, Generator& gen) = 0;
 
-  // ---- optimizers ----
-  // Applies one SGD step to every slot (all on this backend's device). CPU runs sgd_step_per_tensor;
-  // CUDA fuses the whole list into one launch. Pure, so that the module's vtable of Backend needs
-  // nothing of libember (core/cuda_module.h).
-  virtual void sgd_step(const SgdHyper& hyper, const std::vector<SgdSlot>& slots) = 0;
+  // ---- optional extensions (see FusedSgd above); inline, so that the module's vtable of Backend
+  // needs nothing of libember (core/cuda_module.h) ----
+  virtual FusedSgd* fused_sgd() { return nullptr; }
 
   // ==== general ops (views, indexing, elementwise, reductions beyond MNISTNet) ====
   // Each default refuses, naming the op and the backend; the CPU backend implements them all.
@@ -257,7 +270,5 @@ class Backend {
 Backend& backend(Device device);
 // cuda_built() and cuda_device_count() are public: core/cuda.h.
 
-// torch.optim.SGD's update through the per-tensor kernels above (core/sgd_step.cpp).
-void sgd_step_per_tensor(Backend& b, const SgdHyper& hyper, const std::vector<SgdSlot>& slots);
 
 }  // namespace ember

@@ -35,7 +35,7 @@ struct Context;
 
 }  // namespace cuda
 
-class CudaBackend final : public Backend {
+class CudaBackend final : public Backend, public FusedSgd {
  public:
   explicit CudaBackend(int device);
   ~CudaBackend() override;
@@ -92,6 +92,8 @@ class CudaBackend final : public Backend {
   void uniform(Tensor& out, double low, double high, Generator& gen) override;
   void normal(Tensor& out, double mean, double std, Generator& gen) override;
 
+  // The fused SGD extension (cuda/optim.cu): a group's parameters in one launch.
+  FusedSgd* fused_sgd() override { return this; }
   void sgd_step(const SgdHyper& hyper, const std::vector<SgdSlot>& slots) override;
 
   // See cuda::synchronize.

@@ -1,5 +1,5 @@
 // The fused SGD step: one launch updates every parameter of a list (and its momentum buffer), with
-// torch.optim.SGD's rule in the order of the CPU's per-tensor kernels (core/sgd_step.cpp), rounding
+// torch.optim.SGD's rule in the order of the public-op update (optim/sgd.cpp, update()), rounding
 // where they round (kernels.cuh), so a step gives the CPU's bits.
 #include "ember/cuda/kernels.cuh"
 

@@ -1,6 +1,6 @@
 #pragma once
-// GroupedOptimizer<Options>: the parameter-group bookkeeping Adam, AdamW, RMSprop and Adagrad share
-// (SGD predates it and keeps its own): one Options per group (the defaults where a group brings
+// GroupedOptimizer<Options>: the parameter-group bookkeeping every optimizer shares (SGD, Adam, AdamW,
+// RMSprop, Adagrad): one Options per group (the defaults where a group brings
 // none), lr/set_lr for schedulers, and reading a loaded group's options. An Options type provides
 //   void check() const;                                  // PyTorch's constructor messages
 //   Value::Dict to_dict() const;                         // PyTorch's group keys, in its order

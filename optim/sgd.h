@@ -10,12 +10,17 @@
 #include <vector>
 
 #include "ember/core/options.h"
-#include "ember/optim/optimizer.h"
+#include "ember/optim/grouped.h"
 
 namespace ember::optim {
 
 struct SGDOptions {
   SGDOptions(double lr) : lr_(lr) {}  // NOLINT: implicit, so SGD(params, 0.01) reads well
+  // PyTorch's messages: "Invalid learning rate: -0.1", "Invalid momentum value: -1",
+  // "Invalid weight_decay value: -0.5", "Nesterov momentum requires a momentum and zero dampening".
+  void check() const;
+  Value::Dict to_dict() const;                 // PyTorch's group keys, in its order
+  void read(const Optimizer::GroupReader& r);  // a loaded group's keys, range-checked
   EMBER_ARG(double, lr);
   EMBER_ARG(double, momentum) = 0;
   EMBER_ARG(double, dampening) = 0;
@@ -24,46 +29,28 @@ struct SGDOptions {
   EMBER_ARG(bool, maximize) = false;
 };
 
-// Throws PyTorch's messages: "Invalid learning rate: -0.1", "Invalid momentum value: -1",
-// "Invalid weight_decay value: -0.5", "Nesterov momentum requires a momentum and zero dampening".
-void check_sgd_options(const SGDOptions& options);
+// Throws what SGDOptions::check throws.
+inline void check_sgd_options(const SGDOptions& options) { options.check(); }
 
-// A group of parameters with its own options (the optimizer's defaults when none are given).
-struct SGDParamGroup {
-  std::vector<Tensor> params;
-  std::optional<SGDOptions> options;
-  SGDParamGroup(std::vector<Tensor> params_, std::optional<SGDOptions> options_ = std::nullopt)
-      : params(std::move(params_)), options(std::move(options_)) {}
-};
-
-class SGD : public Optimizer {
+// Written from public tensor ops, like the other optimizers. Where a parameter's backend offers a
+// fused SGD kernel (the CUDA backend updates a whole group in one launch), step() hands it that
+// device's parameters instead; the CPU has none, as its fused form measured no faster.
+class SGD : public GroupedOptimizer<SGDOptions> {
  public:
   SGD(std::vector<Tensor> params, const SGDOptions& defaults);
-  SGD(std::vector<SGDParamGroup> groups, const SGDOptions& defaults);
+  SGD(std::vector<ParamGroup> groups, const SGDOptions& defaults);
 
   void step() override;
-  // Appends a group (with the defaults when it has no options of its own).
-  void add_param_group(SGDParamGroup group);
-
-  const SGDOptions& defaults() const { return defaults_; }
-  // A group's options, changeable between steps (validated again at the next step).
-  SGDOptions& options(size_t group = 0);
-  double lr(size_t group) const override;
-  void set_lr(size_t group, double lr) override;
   const char* momentum_key() const override { return "momentum"; }
-  double momentum(size_t group) const override { return options_.at(group).momentum(); }
+  double momentum(size_t group) const override { return options(group).momentum(); }
   void set_momentum(size_t group, double m) override { options(group).momentum(m); }
 
  protected:
-  Value::Dict group_options(size_t group) const override;
-  void check_group_options(size_t g, const Value& group) const override;
-  void set_group_options(size_t g, const Value& group) override;
   std::vector<std::string> state_names() const override { return {"momentum_buffer"}; }
   const char* kind() const override { return "SGD"; }
-
- private:
-  SGDOptions defaults_;
-  std::vector<SGDOptions> options_;  // one per group
 };
+
+// A group of parameters with its own options (the optimizer's defaults when none are given).
+using SGDParamGroup = SGD::ParamGroup;
 
 }  // namespace ember::optim

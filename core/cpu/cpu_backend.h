@@ -55,9 +55,6 @@ class CpuBackend final : public Backend {
 
   void uniform(Tensor& out, double low, double high, Generator& gen) override;
   void normal(Tensor& out, double mean, double std, Generator& gen) override;
-  void sgd_step(const SgdHyper& hyper, const std::vector<SgdSlot>& slots) override {
-    sgd_step_per_tensor(*this, hyper, slots);
-  }
 
   // General ops (core/cpu/strided.cpp, core/cpu/math.cpp, core/cpu/index.cpp).
   void strided_copy(const Tensor& src, const StridedView& from, Tensor& dst, const StridedView& to) override;
