@@ -1,6 +1,9 @@
 #pragma once
 // The whole public API of Ember:  #include <ember/ember.h>
 // Installed as <prefix>/include/ember/ember.h; each header below can also be included on its own.
+// This list is the public API: cmake/layers.cmake installs exactly the headers included here, and
+// every other header is private to Ember (the kernel interface, the CPU kernels, the readers'
+// internals). A new public header is one more line below.
 
 // core: tensors, autograd, ops, devices, random numbers, the value tree that checkpoints are
 #include "ember/core/autograd.h"
@@ -19,15 +22,25 @@
 #include "ember/core/value.h"
 
 // nn: modules and layers
+#include "ember/nn/activation.h"
+#include "ember/nn/containers.h"
+#include "ember/nn/conv_pool.h"
 #include "ember/nn/functional.h"
 #include "ember/nn/init.h"
 #include "ember/nn/layers.h"
+#include "ember/nn/loss.h"
 #include "ember/nn/module.h"
+#include "ember/nn/norm_layers.h"
 #include "ember/nn/options.h"
 
 // optim: optimizers and learning-rate schedulers
+#include "ember/optim/adagrad.h"
+#include "ember/optim/adam.h"
+#include "ember/optim/clip_grad.h"
+#include "ember/optim/grouped.h"
 #include "ember/optim/lr_scheduler.h"
 #include "ember/optim/optimizer.h"
+#include "ember/optim/rmsprop.h"
 #include "ember/optim/sgd.h"
 
 // data: datasets and loaders

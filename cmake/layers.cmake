@@ -5,13 +5,20 @@
 #
 #   core <- nn, optim, io, data <- io/interop <- io/onnx (which needs nn too)
 #
-# Headers listed in EMBER_PRIVATE_HEADERS (the kernel interface, the CPU kernels, the file
-# formats' internals) are in the layer trees, so the library builds against them, but not in the
-# public tree that users compile against and that `cmake --install` copies.
+# Every header is in its layer's tree, so the library builds against it. The public tree that users
+# compile against, and that `cmake --install` copies, holds exactly the headers that ember.h (the
+# umbrella header) includes: a header is private unless ember.h names it.
 
-set(EMBER_PRIVATE_HEADERS
-  core/backend.h core/cuda_module.h core/trace.h core/cpu/cpu_backend.h core/ops/common.h
-  optim/update.h io/crc32.h io/format_detail.h io/text.h io/interop/pickle_detail.h io/onnx/graph.h)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/ember.h)
+file(STRINGS ${PROJECT_SOURCE_DIR}/ember.h EMBER_UMBRELLA_LINES REGEX "^#include \"ember/")
+set(EMBER_PUBLIC_HEADERS)
+foreach(line ${EMBER_UMBRELLA_LINES})
+  string(REGEX REPLACE "^#include \"ember/([^\"]+)\".*" "\\1" h "${line}")
+  if(NOT EXISTS ${PROJECT_SOURCE_DIR}/${h})
+    message(FATAL_ERROR "ember.h includes ember/${h}, but there is no ${h}")
+  endif()
+  list(APPEND EMBER_PUBLIC_HEADERS ${h})
+endforeach()
 
 set(EMBER_LAYER_ROOT ${PROJECT_BINARY_DIR}/ember-layers)
 file(REMOVE_RECURSE ${EMBER_LAYER_ROOT})
@@ -29,7 +36,6 @@ endfunction()
 # An OBJECT library ember_<name> of the .cpp files directly in FOLDERS (and their sub-folders
 # that are not layers of their own), compiled against the trees of itself and its DEPS.
 set(EMBER_LAYERS)
-set(EMBER_PUBLIC_HEADERS)
 function(ember_layer name)
   cmake_parse_arguments(L "" "" "FOLDERS;DEPS;EXCLUDE" ${ARGN})
   set(headers)
@@ -41,9 +47,6 @@ function(ember_layer name)
     list(APPEND sources ${s})
   endforeach()
   ember_link_headers(${EMBER_LAYER_ROOT}/${name} ${headers})
-  set(public ${headers})
-  list(REMOVE_ITEM public ${EMBER_PRIVATE_HEADERS})
-  set(EMBER_PUBLIC_HEADERS ${EMBER_PUBLIC_HEADERS} ${public} PARENT_SCOPE)
   set(EMBER_LAYERS ${EMBER_LAYERS} ${name} PARENT_SCOPE)
 
   add_library(ember_${name} OBJECT ${sources})

@@ -6,9 +6,13 @@
 #include <string>
 #include <vector>
 
-#include "ember/io/format.h"
+#include "ember/io/native_reader.h"
 
 namespace ember::io::detail {
+
+// Test seam: called after each chunk of tensor data is written, with the data bytes written so far.
+using WriteHook = void (*)(uint64_t bytes_written);
+void set_write_hook(WriteHook hook);
 
 // Tensor bytes go between memory and file unconverted; the format stores them little-endian.
 static_assert(std::endian::native == std::endian::little, "the native checkpoint format needs a little-endian host");

@@ -9,6 +9,7 @@
 #include "ember/io/atomic_file.h"
 #include "ember/io/interop/detect.h"
 #include "ember/io/interop/pth.h"
+#include "ember/io/interop/pth_reader.h"
 #include "ember/io/interop/safetensors.h"
 #include "ember/io/interop/serialize.h"
 #include "ember/io/interop/zip.h"

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <regex>
 
-#include "ember/io/format.h"
+#include "ember/io/native_reader.h"
 #include "ember/io/interop/serialize.h"
 #include "io_helpers.h"
 

@@ -9,7 +9,7 @@
 
 #include "ember/core/backend.h"
 #include "ember/io/crc32.h"
-#include "ember/io/format.h"
+#include "ember/io/format_detail.h"
 #include "ember/io/interop/serialize.h"
 #include "io_helpers.h"
 

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <random>
 
-#include "ember/io/format.h"
+#include "ember/io/format_detail.h"
 #include "ember/io/interop/serialize.h"
 #include "io_helpers.h"
 

@@ -8,9 +8,9 @@
 #include <cstring>
 
 #include "ember/io/atomic_file.h"
-#include "ember/io/format.h"
+#include "ember/io/native_reader.h"
 #include "ember/io/interop/onnx.h"
-#include "ember/io/interop/pth.h"
+#include "ember/io/interop/pth_reader.h"
 #include "ember/io/interop/safetensors.h"
 
 namespace ember::io {

@@ -8,7 +8,7 @@
 #include <unordered_set>
 
 #include "ember/io/atomic_file.h"
-#include "ember/io/format.h"
+#include "ember/io/native_reader.h"  // kMaxRank
 
 #if EMBER_WITH_ONNX
 #include <onnx/onnx_pb.h>

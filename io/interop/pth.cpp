@@ -1,4 +1,5 @@
 #include "ember/io/interop/pth.h"
+#include "ember/io/interop/pth_reader.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -49,6 +49,15 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "consumer: the restored model differs (%g vs %g)\n", a, b);
       return 1;
     }
+    // Every optimizer comes with the umbrella header: AdamW and gradient clipping on the restored model.
+    optim::AdamW adamw(restored.parameters(), optim::AdamOptions(1e-3).weight_decay(0.01));
+    cross_entropy(restored(x), y).backward();
+    optim::clip_grad_norm_(restored.parameters(), 1.0);
+    adamw.step();
+    if (sum(restored(x)).item<float>() == b) {
+      std::fprintf(stderr, "consumer: an AdamW step left the model unchanged\n");
+      return 1;
+    }
     std::printf("consumer: ok (loss %.4f, %zu tensors in the state dict)\n", loss.item<float>(),
                 model->state_dict().size());
     return 0;

@@ -21,6 +21,11 @@ while IFS= read -r line; do
 done < <(grep -rn '#include "ember/' "$work/prefix/include/ember")
 ((bad == 0)) || exit 1
 [[ -f "$work/prefix/include/ember/core/backend.h" ]] && { echo "the private core/backend.h was installed"; exit 1; }
+# The public API is a list: the installed headers are exactly ember.h and the headers it includes.
+diff <(cd "$work/prefix/include/ember" && find . -name '*.h' | sed 's|^\./||' | sort) \
+     <({ echo ember.h; sed -n -E 's|^#include "ember/([^"]+)".*|\1|p' "$src/ember.h"; } | sort) ||
+  { echo "the installed headers (<) differ from ember.h's list (>)"; exit 1; }
+echo "installed: ember.h and the $(grep -c '^#include "ember/' "$src/ember.h") headers it lists, no other"
 pkg="$(PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --cflags --libs ember)"
 echo "pkg-config: $pkg"
 inc="$(sed -E 's/^-I([^ ]+).*/\1/' <<<"$pkg")"

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "fuzz_reader.h"
-#include "ember/io/format.h"
+#include "ember/io/native_reader.h"
 
 namespace {
 void read_all(const uint8_t* data, size_t size) { ember::fuzz::read_all<ember::io::NativeReader>(data, size); }

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "ember/io/interop/pth.h"
+#include "ember/io/interop/pth_reader.h"
 
 namespace {
 int memfd = -1;
