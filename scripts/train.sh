@@ -20,6 +20,8 @@ case "$dataset" in
 esac
 bash scripts/setup.sh
 bash scripts/get_data.sh "${data_flags[@]}"
-bash scripts/build.sh
+# Only what training needs: the library, train_mnist, ember-ckpt (the README converts checkpoints
+# with it) and, where CUDA is built, the CUDA module. The tests are built by scripts/test.sh.
+bash scripts/build.sh --target train_mnist --target ember-ckpt
 # train_mnist reads datasets/<dataset> relative to here unless --data says otherwise.
 exec "${EMBER_BUILD_DIR:-$root/build}/bin/train_mnist" "$@"

@@ -9,6 +9,13 @@ work="$build/consumer-test"
 rm -rf "$work"
 mkdir -p "$work"
 jobs="$(nproc)"
+# The compiler launcher of Ember's own build (ccache, from scripts/build.sh), for the second build
+# of the library below: the test command runs this test in two configurations.
+launcher=()
+if [[ -n "${EMBER_CONSUMER_LAUNCHER:-}" ]]; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER="$EMBER_CONSUMER_LAUNCHER")
+  export CCACHE_BASEDIR="$src" CCACHE_NOHASHDIR=1
+fi
 
 echo "== installed: cmake --install, then find_package(Ember) =="
 cmake --install "$build" --prefix "$work/prefix" >"$work/install.log"
@@ -50,7 +57,7 @@ done
 echo "== add_subdirectory, shared libraries =="
 # EMBER_CUDA=OFF only to keep the test short: the CUDA kernels would be compiled a second time.
 cmake -S "$src/tests/consumer" -B "$work/subdir" -DEMBER_SOURCE_DIR="$src" -DBUILD_SHARED_LIBS=ON \
-  -DEMBER_CUDA=OFF >"$work/subdir.log" || { cat "$work/subdir.log"; exit 1; }
+  -DEMBER_CUDA=OFF "${launcher[@]}" >"$work/subdir.log" || { cat "$work/subdir.log"; exit 1; }
 cmake --build "$work/subdir" -j"$jobs" >>"$work/subdir.log" || { cat "$work/subdir.log"; exit 1; }
 # grep reads all of ldd's output (not -q): under pipefail, ldd killed by SIGPIPE would fail the check.
 ldd "$work/subdir/consumer" | grep 'libember.so' >/dev/null || { echo "the shared build did not link libember.so"; exit 1; }
