@@ -1,4 +1,6 @@
 // ember-ckpt, run as a user runs it: its output and its exit codes.
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -358,4 +360,35 @@ TEST_CASE("ember-ckpt extract and convert write the format OUT's extension names
   CHECK(bad_key.code == 1);
   CHECK(contains(bad_key.output, "the keys there are \"conv1.weight\", \"conv1.bias\""));
   CHECK(contains(ckpt("convert " + q(path)).output, "usage: ember-ckpt convert IN OUT"));
+}
+
+// Issue 25: convert onto a character device replaced it with a regular file (as root, /dev/null).
+TEST_CASE("ember-ckpt convert and extract refuse a FIFO, a device or a folder as OUT, and leave it be") {
+  ScratchDir tmp("io_tool_out");
+  std::string path = tmp.file("ckpt.ember");
+  save(checkpoint(3, 1), path);
+  std::string fifo = tmp.file("fifo.pth");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  Run f = ckpt("convert " + q(path) + " " + q(fifo), "timeout 20 ");
+  INFO(f.output);
+  CHECK(f.code == 1);
+  CHECK(contains(f.output, "save: " + fifo + ": is a FIFO, not a regular file; refusing to write to it or replace it"));
+  Run e = ckpt("extract " + q(path) + " model_state_dict " + q(fifo), "timeout 20 ");
+  CHECK(e.code == 1);
+  CHECK(contains(e.output, "is a FIFO"));
+  std::filesystem::create_directory(tmp.file("dir.ember"));
+  CHECK(contains(ckpt("convert " + q(path) + " " + q(tmp.file("dir.ember"))).output, "is a folder, not a regular file"));
+  // A character device of our own, the twin of /dev/null (mknod needs root).
+  std::string dev = tmp.file("null");
+  if (::mknod(dev.c_str(), S_IFCHR | 0666, makedev(1, 3)) != 0) {
+    MESSAGE("skipped the device case: mknod needs root");
+    return;
+  }
+  Run d = ckpt("convert " + q(path) + " " + q(dev) + " --to ember");
+  INFO(d.output);
+  CHECK(d.code == 1);
+  CHECK(contains(d.output, dev + ": is a character device, not a regular file"));
+  struct stat st {};
+  REQUIRE(::lstat(dev.c_str(), &st) == 0);
+  CHECK(S_ISCHR(st.st_mode));
 }
