@@ -290,6 +290,62 @@ TEST_CASE("ONNX files: truncated, damaged or too large files are refused, never 
   CHECK(contains(error_of([&] { load(dir.file("big.onnx")); }), "over protobuf's limit of 2147483647 bytes"));
 }
 
+// Issue 25: rules of ONNX that were not enforced: one data field per tensor, sparse initializers,
+// a protobuf that is not a model, and verify's wording for a format without checksums.
+TEST_CASE("ONNX files: both raw_data and a typed field, sparse initializers and non-models are refused") {
+  ScratchDir dir("onnx_rules");
+  std::string f = dir.file("m.onnx");
+
+  auto m = small_model();
+  m.mutable_graph()->mutable_initializer(0)->add_float_data(7.0f);
+  CHECK(contains(load_error(m, f), f + ": initializer 'w': holds both raw_data and float_data (1 values); an ONNX "
+                                       "tensor keeps its values in exactly one of them"));
+  m = small_model();
+  m.mutable_graph()->mutable_initializer(0)->add_int64_data(7);
+  CHECK(contains(load_error(m, f), "initializer 'w': holds both raw_data and int64_data"));
+
+  m = small_model();
+  auto* sparse = m.mutable_graph()->add_sparse_initializer();
+  sparse->mutable_values()->set_name("s");
+  sparse->mutable_values()->set_data_type(::onnx::TensorProto::FLOAT);
+  sparse->mutable_values()->add_dims(1);
+  sparse->mutable_values()->add_float_data(1.0f);
+  sparse->add_dims(4);
+  CHECK(contains(load_error(m, f), f + ": the graph holds 1 sparse initializer (sparse_initializer, first 's'), "
+                                       "which Ember does not read"));
+
+  // Any protobuf parses as a ModelProto: the 4 bytes 08 07 12 00 (ir_version 7, an empty producer_name).
+  write_bytes(f, {0x08, 0x07, 0x12, 0x00});
+  CHECK(io::detect_file_format(f) == io::FileFormat::Onnx);
+  CHECK(contains(error_of([&] { load(f); }), f + ": a protobuf message but not an ONNX model (no opset_import"));
+  Run v = run(kBin + "ember-ckpt verify " + f);
+  CHECK(v.code == 1);
+  CHECK(contains(v.output, "INVALID"));
+  CHECK(!contains(v.output, "every checksum matches"));
+  m = small_model();
+  m.clear_graph();
+  CHECK(contains(load_error(m, f), "not an ONNX model (no graph;"));
+  // Without an ir_version the file no longer looks like ONNX; the reader itself refuses it too.
+  m = small_model();
+  m.clear_ir_version();
+  save_model(m, f);
+  CHECK(!load_error(m, f).empty());
+  CHECK(contains(error_of([&] { io::OnnxReader r(f); }), "not an ONNX model (no ir_version;"));
+
+  // A model with no initializers is valid, and verify says the format has no checksums.
+  m = small_model();
+  m.mutable_graph()->clear_initializer();
+  save_model(m, f);
+  v = run(kBin + "ember-ckpt verify " + f);
+  INFO(v.output);
+  CHECK(v.code == 0);
+  CHECK(contains(v.output, "0 tensors"));
+  CHECK(contains(v.output, "this format has no checksums"));
+  CHECK(!contains(v.output, "every checksum matches"));
+  save_model(small_model(), f);
+  CHECK(contains(run(kBin + "ember-ckpt verify " + f).output, "this format has no checksums"));
+}
+
 TEST_CASE("train_mnist --export-onnx, then --load of the ONNX file, gives the same predictions") {
   ScratchDir dir("onnx_train_mnist");
   std::string common = " --data " + mnist_dir() + " --test-size 300 --model mnistnet-bn ";

@@ -95,6 +95,18 @@ OnnxReader::OnnxReader(const std::string& path) : path_(path) {
               ": not a valid ONNX model (protobuf could not parse it: a truncated or damaged file?)");
   bytes.clear();
   bytes.shrink_to_fit();
+  // Any protobuf parses as some ModelProto (unknown fields are skipped): an ONNX model is one with an
+  // ir_version, an opset to read its operators in, and a graph.
+  EMBER_CHECK(model.has_ir_version() && model.ir_version() > 0 && model.opset_import_size() > 0 && model.has_graph(),
+              "load: ", path, ": a protobuf message but not an ONNX model (",
+              !model.has_ir_version() || model.ir_version() <= 0 ? "no ir_version"
+              : model.opset_import_size() == 0                    ? "no opset_import"
+                                                                  : "no graph",
+              "; an ONNX model has an ir_version, an opset_import and a graph)");
+  EMBER_CHECK(model.graph().sparse_initializer_size() == 0, "load: ", path, ": the graph holds ",
+              model.graph().sparse_initializer_size(), " sparse initializer",
+              model.graph().sparse_initializer_size() == 1 ? "" : "s", " (sparse_initializer, first '",
+              model.graph().sparse_initializer(0).values().name(), "'), which Ember does not read");
 
   graph_.ir_version = model.ir_version();
   graph_.producer = model.producer_name() + (model.producer_version().empty() ? "" : " " + model.producer_version());
@@ -128,6 +140,13 @@ OnnxReader::OnnxReader(const std::string& path) : path_(path) {
       EMBER_CHECK(uint64_t(n) == numel, where, ": ", onnx_type_name(t.data_type()), " ", shape_str(shape),
                   " needs ", numel, " values, but ", field, " holds ", n);
     };
+    // ONNX keeps a tensor's values in exactly one field: raw_data or the typed field of its data type.
+    const std::pair<int, const char*> typed[] = {{t.float_data_size(), "float_data"}, {t.double_data_size(), "double_data"},
+                                                 {t.int32_data_size(), "int32_data"}, {t.int64_data_size(), "int64_data"},
+                                                 {t.uint64_data_size(), "uint64_data"}, {t.string_data_size(), "string_data"}};
+    for (const auto& [n, field] : typed)
+      EMBER_CHECK(!t.has_raw_data() || n == 0, where, ": holds both raw_data and ", field, " (", n,
+                  " values); an ONNX tensor keeps its values in exactly one of them");
     if (t.has_raw_data()) {
       EMBER_CHECK(t.raw_data().size() == nbytes, where, ": raw_data holds ", t.raw_data().size(), " bytes, but ",
                   onnx_type_name(t.data_type()), " ", shape_str(shape), " needs ", nbytes);
