@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <regex>
 
 #include "ember/io/interop/detect.h"
 #include "ember/io/interop/onnx.h"
@@ -403,6 +404,32 @@ TEST_CASE("ONNX files of millions of empty sub-messages are refused before proto
     CHECK(v.code == 1);
     CHECK(contains(v.output, "INVALID"));
     CHECK(contains(v.output, "refused before it is parsed"));
+  }
+  // A sparse file just under 2 GiB whose one initializer declares FLOAT [1] and 2 GiB of raw_data:
+  // refused from the walk, before protobuf copies the raw_data. ember-ckpt within 3 GiB of address
+  // space: the 2 GiB mapping, never touched; reading the file and parsing it needed 4 GiB.
+  {
+    const uint64_t raw = (uint64_t(1) << 31) - 256;
+    std::string tensor("\x08\x01\x10\x01\x42\x01w\x4a", 8);
+    append_varint(tensor, raw);
+    std::string graph("\x2a", 1);
+    append_varint(graph, tensor.size() + raw);
+    std::string bytes = head + std::string("\x3a", 1);
+    append_varint(bytes, graph.size() + tensor.size() + raw);
+    bytes += graph + tensor;
+    std::string f = dir.file("sparse.onnx");
+    write_bytes(f, std::vector<uint8_t>(bytes.begin(), bytes.end()));
+    REQUIRE(::truncate(f.c_str(), off_t(bytes.size() + raw)) == 0);
+    REQUIRE(bytes.size() + raw <= io::kOnnxMaxFile);
+    auto start = std::chrono::steady_clock::now();
+    std::string timer = std::filesystem::exists("/usr/bin/time") ? "/usr/bin/time -f 'peak RSS %M KB' " : "";
+    Run v = run("ulimit -v 3145728; " + timer + kBin + "ember-ckpt verify " + f);
+    INFO(v.output);
+    CHECK(v.code == 1);
+    CHECK(contains(v.output, "initializer 'w': raw_data holds 2147483392 bytes, but FLOAT [1] needs 4"));
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+    std::smatch rss;
+    if (std::regex_search(v.output, rss, std::regex("peak RSS ([0-9]+) KB"))) CHECK(std::stoll(rss[1]) < 200 * 1024);
   }
   // A model of many real nodes is not taken for one: 20,000 Add nodes with names, inputs and outputs.
   ::onnx::ModelProto m = small_model();

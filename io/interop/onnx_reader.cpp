@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <cstring>
@@ -86,7 +87,7 @@ std::string pack(const google::protobuf::RepeatedField<Src>& src) {
 // file whose estimate passes kOnnxMaxMemory(file size) is refused before protobuf parses it.
 class WireEstimate {
  public:
-  enum class Msg { Model, Graph, Node, Attribute, Tensor, SparseTensor, Other };
+  enum class Msg { Model, Graph, Node, Attribute, Initializer, Tensor, SparseTensor, Other };
   static constexpr uint64_t kMessage = 128;  // a sub-message (its object and its slot)
   static constexpr uint64_t kString = 48;    // a string or bytes field, plus its bytes
   static constexpr uint64_t kScalar = 8;     // one element of a number field
@@ -98,6 +99,8 @@ class WireEstimate {
   // Walks [p, end) as a message of type `m`; stops where it is not valid wire format (protobuf then
   // refuses the file itself). Every byte is looked at once at most, raw_data's never.
   void walk(const uint8_t* p, const uint8_t* end, Msg m, int depth) {
+    Seen seen;  // of an initializer: what its raw_data's size is checked against, before protobuf copies it
+    const bool init = m == Msg::Initializer;
     while (p < end) {
       uint64_t key = 0, len = 0;
       if (!varint(p, end, key)) return;
@@ -105,6 +108,8 @@ class WireEstimate {
       if (wire == 0) {
         if (!varint(p, end, len)) return;
         add(kScalar, "numbers");
+        if (init && field == 1) seen.dims.push_back(int64_t(len));
+        if (init && field == 2) seen.type = len;
       } else if (wire == 1 || wire == 5) {
         size_t w = wire == 1 ? 8 : 4;
         if (size_t(end - p) < w) return;
@@ -115,6 +120,15 @@ class WireEstimate {
         const uint8_t* q = p;
         p += len;
         Child c = child(m, field);
+        if (init && field == 1) {
+          for (const uint8_t* b = q; b < p;) {
+            uint64_t d = 0;
+            if (!varint(b, p, d)) return;
+            seen.dims.push_back(int64_t(d));
+          }
+        }
+        if (init && field == 8) seen.name.assign(reinterpret_cast<const char*>(q), size_t(std::min<uint64_t>(len, 200)));
+        if (init && field == 9) seen.raw = true, seen.raw_len = len;
         if (c.packed_varint) {
           uint64_t n = 0;
           for (const uint8_t* b = q; b < p; ++b) n += (*b & 0x80) == 0;
@@ -131,6 +145,7 @@ class WireEstimate {
         return;  // groups (3, 4) are not in ONNX; anything else is not wire format
       }
     }
+    if (init) check_raw_size(seen);
   }
 
  private:
@@ -152,7 +167,7 @@ class WireEstimate {
         return {};
       case Msg::Graph:
         if (f == 1) return msg(Msg::Node);
-        if (f == 5) return msg(Msg::Tensor);
+        if (f == 5) return msg(Msg::Initializer);
         if (f == 15) return msg(Msg::SparseTensor);
         if (f >= 11 && f <= 16) return msg(Msg::Other);
         return {};
@@ -168,6 +183,7 @@ class WireEstimate {
         if (f == 7) return fixed();
         if (f == 8) return varints();
         return {};
+      case Msg::Initializer:
       case Msg::Tensor:
         if (f == 1 || f == 5 || f == 7 || f == 11) return varints();
         if (f == 4 || f == 10) return fixed();
@@ -180,6 +196,26 @@ class WireEstimate {
       case Msg::Other: return msg(Msg::Other);
     }
     return {};
+  }
+
+  struct Seen {
+    std::string name;
+    Shape dims;
+    uint64_t type = 0, raw_len = 0;
+    bool raw = false;
+  };
+
+  // The reader's own check (the same message), made before protobuf allocates raw_data: a file just
+  // under 2 GiB must not be copied whole to learn that its dims ask for 4 bytes.
+  void check_raw_size(const Seen& s) const {
+    DType dtype;
+    if (!s.raw || s.type > 64 || !dtype_of_onnx(int32_t(s.type), dtype) || s.dims.size() > kMaxRank) return;
+    uint64_t numel = 1, nbytes = 0;
+    for (int64_t d : s.dims)
+      if (d < 0 || __builtin_mul_overflow(numel, uint64_t(d), &numel)) return;  // the reader names these
+    if (__builtin_mul_overflow(numel, dtype_size(dtype), &nbytes)) return;
+    EMBER_CHECK(nbytes == s.raw_len, "load: ", path_, ": initializer '", s.name, "': raw_data holds ", s.raw_len,
+                " bytes, but ", onnx_type_name(int32_t(s.type)), " ", shape_str(s.dims), " needs ", nbytes);
   }
 
   static bool varint(const uint8_t*& p, const uint8_t* end, uint64_t& v) {
