@@ -8,16 +8,21 @@
 //
 // A resumed run keeps the rows up to its checkpoint (steps already taken, epochs already closed),
 // drops those a stopped run wrote past it, and appends: the file then equals an uninterrupted
-// run's, apart from the seconds.
+// run's, apart from the seconds. In FILE.jsonl a non-finite number (a diverged loss) is null.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "ember/io/atomic_file.h"
 
 namespace ember::examples {
 
@@ -42,29 +47,33 @@ class MetricsLog {
 
   // A new run starts the file afresh; a resumed one keeps the rows up to `step` steps and
   // `completed` epochs. The kept part is written to a temporary file and renamed over the old one.
+  // Files are written as every output file is (io::AtomicFile): a FIFO, a device or a folder at
+  // the path is refused before anything opens it, and each write is checked.
   void open(bool resuming, int64_t step, int64_t completed) {
-    std::vector<std::string> kept;
-    std::ifstream in(path_);
-    if (resuming && in) {
+    io::check_output_target(path_);  // before reading: opening a FIFO to read it would wait forever
+    std::string kept = json_ ? "" : std::string(kHeader) + "\n";
+    if (resuming && std::filesystem::exists(path_)) {
+      uint64_t size = 0;
+      int fd = io::open_regular_file(path_, size);
+      std::string text(size_t(size), '\0');
+      try {
+        io::pread_exact(fd, text.data(), text.size(), 0, path_);
+      } catch (...) {
+        ::close(fd);
+        throw;
+      }
+      ::close(fd);
+      std::istringstream in(text);
       std::string line;
       while (std::getline(in, line)) {
         int64_t e = 0, s = 0;
         bool is_epoch = false;
         if (!parse_key(line, is_epoch, e, s)) continue;  // the CSV header, or a row cut short by a crash
-        if (is_epoch ? e <= completed : s <= step) kept.push_back(line);
+        if (is_epoch ? e <= completed : s <= step) kept += line + "\n";
       }
     }
-    in.close();
-    std::string tmp = path_ + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      if (!json_) out << kHeader << "\n";
-      for (const std::string& l : kept) out << l << "\n";
-      if (!out) throw std::runtime_error("--metrics: cannot write " + tmp);
-    }
-    std::filesystem::rename(tmp, path_);
-    out_.open(path_, std::ios::app);
-    if (!out_) throw std::runtime_error("--metrics: cannot open " + path_ + " for writing");
+    io::write_file_atomically(path_, kept);
+    out_ = std::make_unique<io::AppendFile>(path_);
   }
 
   void write(const MetricsRow& r) {
@@ -74,7 +83,7 @@ class MetricsLog {
       line << "{\"kind\":\"" << kind << "\",\"epoch\":" << r.epoch << ",\"step\":" << r.step
            << ",\"samples\":" << r.samples;
       auto field = [&](const char* name, const std::optional<double>& v) {
-        if (v) line << ",\"" << name << "\":" << num(*v);
+        if (v) line << ",\"" << name << "\":" << (std::isfinite(*v) ? num(*v) : "null");  // JSON has no NaN
       };
       field("loss", r.loss);
       field("lr", r.lr);
@@ -90,8 +99,7 @@ class MetricsLog {
       field(r.test_accuracy);
       line << "," << fixed3(r.seconds);
     }
-    out_ << line.str() << "\n";
-    out_.flush();  // a crash loses at most the row being written
+    out_->append(line.str() + "\n");  // one write: a crash loses at most the row being written
   }
 
  private:
@@ -125,7 +133,7 @@ class MetricsLog {
 
   std::string path_;
   bool json_ = false;
-  std::ofstream out_;
+  std::unique_ptr<io::AppendFile> out_;
 };
 
 }  // namespace ember::examples

@@ -25,6 +25,7 @@
 #include "examples/metrics.h"
 #include "examples/models.h"
 #include "examples/training_state.h"
+#include "ember/io/atomic_file.h"
 #include "ember/io/interop/serialize.h"
 #include "ember/io/onnx/export.h"
 #include "ember/optim/adam.h"
@@ -148,6 +149,14 @@ void validate(const Config& c, const examples::Flags& f) {
     need(path->empty() || !fs::is_directory(*path, ec), flag, "'" + *path + "' is a folder, expected a file");
   for (auto [flag, path] : {std::pair{"--resume", &c.resume}, {"--load", &c.load}})
     need(path->empty() || fs::exists(*path, ec), flag, "no such file: '" + *path + "'");
+  // An output that is a FIFO or a device is refused now, not after the training it would record.
+  for (auto [flag, path] : {std::pair{"--predictions", &c.predictions}, {"--metrics", &c.metrics}, {"--export-onnx", &c.export_onnx}}) {
+    try {
+      if (!path->empty()) io::check_output_target(*path);
+    } catch (const Error& e) {
+      f.fail(std::string(flag) + ": " + e.what());
+    }
+  }
   need(c.checkpoint_dir.empty() || !fs::exists(c.checkpoint_dir, ec) || fs::is_directory(c.checkpoint_dir, ec),
        "--checkpoint-dir", "'" + c.checkpoint_dir + "' is a file, expected a folder");
   if (!c.metrics.empty()) {
@@ -472,9 +481,7 @@ int run(int argc, char** argv) {
                 (long long)last.total, last.accuracy());
   }
   if (!c.predictions.empty()) {
-    std::ofstream out(c.predictions, std::ios::binary);
-    out << last.predictions;
-    if (!out) flags.fail("--predictions: cannot write " + c.predictions);
+    io::write_file_atomically(c.predictions, last.predictions);  // checked, synced, renamed into place
     std::cout << "Wrote " << last.predictions.size() << " predictions to " << c.predictions << "\n";
   }
   if (!c.export_onnx.empty()) {

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <random>
 
 #include "ember/core/error.h"
 
@@ -100,20 +101,79 @@ void pread_exact(int fd, void* buf, size_t n, uint64_t offset, const std::string
   }
 }
 
+namespace {
+const char* kind_of(mode_t mode) {
+  return S_ISDIR(mode) ? "a folder" : S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode) ? "a character device" :
+         S_ISBLK(mode) ? "a block device" : S_ISSOCK(mode) ? "a socket" : "not a regular file";
+}
+}  // namespace
+
+void check_output_target(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;  // a new file (or a dangling link, which the rename replaces)
+    throw_errno("save: cannot stat the target", path, errno);
+  }
+  EMBER_CHECK(S_ISREG(st.st_mode), "save: ", path, ": is ", kind_of(st.st_mode),
+              ", not a regular file; refusing to write to it or replace it");
+}
+
+void write_file_atomically(const std::string& path, const std::string& bytes) {
+  AtomicFile file(path);
+  file.pwrite_all(bytes.data(), bytes.size(), 0);
+  file.commit();
+}
+
+AppendFile::AppendFile(std::string path) : path_(std::move(path)) {
+  check_output_target(path_);
+  // O_NONBLOCK: should a FIFO take the file's place after the check, open() must not wait on it.
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd_ < 0) throw_errno("cannot open for appending", path_, errno);
+  struct stat st;
+  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd_);
+    fd_ = -1;
+    EMBER_FAIL("save: ", path_, ": is not a regular file; refusing to append to it");
+  }
+  (void)::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
+}
+
+AppendFile::~AppendFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void AppendFile::append(const std::string& bytes) {
+  const char* p = bytes.data();
+  size_t n = bytes.size();
+  while (n > 0) {
+    ssize_t put = ::write(fd_, p, n);
+    if (put < 0 && errno == EINTR) continue;
+    if (put <= 0) throw_errno("write failed", path_, put < 0 ? errno : ENOSPC);
+    p += put;
+    n -= size_t(put);
+  }
+}
+
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   EMBER_CHECK(!path_.empty() && path_.back() != '/', "save: invalid file path \"", path_, "\"");
+  check_output_target(path_);  // before anything is opened or created
   auto [dir, name] = split_dir(path_);
   remove_stale_temps(dir, name);
-  // O_EXCL with a name unique to this process and call; retry in the unlikely event of a leftover.
+  // O_EXCL with a name unique to this process and call; O_NOFOLLOW besides, though O_EXCL already
+  // refuses any existing name, a planted symbolic link included. After a collision (a leftover, or
+  // a name taken on purpose) the counter jumps by an amount no one can predict, and we retry.
   for (int attempt = 0;; ++attempt) {
     temp_path_ = (dir == "/" ? "" : dir) + "/." + name + ".tmp-" + std::to_string(::getpid()) + "-" +
                  std::to_string(temp_counter++);
-    fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd_ >= 0) {
       keep_target_mode();
       return;
     }
-    if (errno == EEXIST && attempt < 100) continue;
+    if (errno == EEXIST && attempt < 100) {
+      temp_counter += std::random_device{}() % 1000000;
+      continue;
+    }
     throw_errno("save: cannot create a temporary file beside the target", path_ + " (temporary " +
                 temp_path_ + ")", errno);
   }
@@ -146,10 +206,8 @@ void AtomicFile::pwrite_all(const void* data, size_t n, uint64_t offset) {
   const char* p = static_cast<const char*>(data);
   while (n > 0) {
     ssize_t put = ::pwrite(fd_, p, n, off_t(offset));
-    if (put < 0) {
-      if (errno == EINTR) continue;
-      throw_errno("save: write failed", path_, errno);
-    }
+    if (put < 0 && errno == EINTR) continue;
+    if (put <= 0) throw_errno("save: write failed", path_, put < 0 ? errno : ENOSPC);
     p += put;
     n -= size_t(put);
     offset += uint64_t(put);

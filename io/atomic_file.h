@@ -22,6 +22,16 @@ void pread_exact(int fd, void* buf, size_t n, uint64_t offset, const std::string
 // that was interrupted, never a checkpoint, whatever it holds. Readers refuse such a name.
 bool is_temporary_save(const std::string& path);
 
+// Throws naming `path` when a file exists there (after symbolic links) that is not a regular file:
+// a folder, a FIFO, a device or a socket is never opened, written or replaced. Only stat()s it, so a
+// FIFO without a reader cannot block the caller. A missing file is fine.
+void check_output_target(const std::string& path);
+
+// Every output file is written through this class: to-be-replaced targets are checked first
+// (check_output_target), the temporary file is created exclusively (O_CREAT | O_EXCL | O_NOFOLLOW,
+// so a symbolic link planted at its name is never followed), every write, the fsync and the close
+// are checked (a full disk throws and leaves the old file as it was), and only then is it renamed
+// over the target.
 class AtomicFile {
  public:
   // Creates "<dir>/.<name>.tmp-<pid>-<n>" beside `path`, with the mode (and, where allowed, the
@@ -55,6 +65,25 @@ class AtomicFile {
   std::string temp_path_;
   int fd_ = -1;
   bool committed_ = false;
+};
+
+// Writes `bytes` to `path` through an AtomicFile (checked, synced, renamed over the target).
+void write_file_atomically(const std::string& path, const std::string& bytes);
+
+// A log that grows a row at a time (train_mnist's --metrics): opens the regular file at `path`
+// for appending, refusing anything else as check_output_target does, and never following a
+// symbolic link. Each append is one checked write; a failure (a full disk) throws naming the path.
+class AppendFile {
+ public:
+  explicit AppendFile(std::string path);
+  ~AppendFile();
+  AppendFile(const AppendFile&) = delete;
+  AppendFile& operator=(const AppendFile&) = delete;
+  void append(const std::string& bytes);
+
+ private:
+  std::string path_;
+  int fd_ = -1;
 };
 
 }  // namespace ember::io

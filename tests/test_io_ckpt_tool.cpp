@@ -1,4 +1,6 @@
 // ember-ckpt, run as a user runs it: its output and its exit codes.
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -214,6 +216,69 @@ TEST_CASE("ember-ckpt inspect --stats and --key; show prints values") {
   CHECK(contains(through.output, "\"epoch\" is an int (3), so it has no key \"x\""));
 }
 
+// Issue 25 (item 5): diff widened int64 to double, so 2^53 + 1 and 2^53, or INT64_MAX and
+// INT64_MAX - 1, were "equal" with exit 0; show printed INT64_MAX as 9.22337e+18.
+TEST_CASE("ember-ckpt diff and show are exact for integers") {
+  ScratchDir tmp("io_tool_int64");
+  const int64_t p53 = int64_t(1) << 53, max = INT64_MAX;
+  auto file = [&](const std::string& name, int64_t big, int64_t top, int64_t n, uint8_t byte) {
+    Value v = Value::dict({{"w", from_vector<int64_t>({1, big, top}, {3})},
+                           {"step", from_vector<int64_t>({top}, {})},
+                           {"n", n},
+                           {"u", from_vector<uint8_t>({0, byte}, {2})}});
+    save(v, tmp.file(name));
+    return q(tmp.file(name));
+  };
+  std::string a = file("a.ember", p53 + 1, max, p53 + 1, 255);
+  std::string same = file("same.ember", p53 + 1, max, p53 + 1, 255);
+  CHECK(ckpt("diff " + a + " " + same).output == "identical\n");
+
+  // One element of an int64 tensor, 2^53 + 1 against 2^53: one double, two integers.
+  Run big = ckpt("diff " + a + " " + file("b.ember", p53, max, p53 + 1, 255));
+  INFO(big.output);
+  CHECK(big.code == 1);
+  CHECK(contains(big.output, "~ w: 1 of 3 elements differ, max abs difference 1\n"));
+  CHECK(contains(big.output, "1 difference\n"));
+  // INT64_MAX against INT64_MAX - 1, in a 0-dim tensor and in a tensor; an int value 2^53 + 1 against 2^53.
+  Run top = ckpt("diff " + a + " " + file("c.ember", p53 + 1, max - 1, p53, 255));
+  INFO(top.output);
+  CHECK(top.code == 1);
+  CHECK(contains(top.output, "~ w: 1 of 3 elements differ, max abs difference 1\n"));
+  CHECK(contains(top.output, "~ step: tensor int64 [] 9223372036854775807 -> 9223372036854775806\n"));
+  CHECK(contains(top.output, "~ n: 9007199254740993 -> 9007199254740992\n"));
+  CHECK(contains(top.output, "3 differences\n"));
+  // The largest difference of two int64s, exact; uint8 compared as integers too.
+  Run far = ckpt("diff " + a + " " + file("d.ember", p53 + 1, INT64_MIN, p53 + 1, 254));
+  INFO(far.output);
+  CHECK(far.code == 1);
+  CHECK(contains(far.output, "~ w: 1 of 3 elements differ, max abs difference 18446744073709551615\n"));
+  CHECK(contains(far.output, "~ u: 1 of 2 elements differ, max abs difference 1\n"));
+  // A tolerance applies to integer elements as |a - b| <= atol + rtol * |b|, exactly.
+  CHECK(ckpt("diff " + a + " " + file("e.ember", p53, max, p53 + 1, 255) + " --atol 1").code == 0);
+  CHECK(ckpt("diff " + a + " " + file("f.ember", p53 - 1, max, p53 + 1, 255) + " --atol 1").code == 1);
+
+  // An int against a 0-dim float64 tensor (PyTorch's form of a number): equal in value only.
+  Value as_int = Value::dict({{"n", p53 + 1}});
+  Value as_double = Value::dict({{"n", from_vector<double>({double(p53)}, {})}});
+  save(as_int, tmp.file("int.ember"));
+  save(as_double, tmp.file("double.ember"));
+  Run mixed = ckpt("diff " + q(tmp.file("int.ember")) + " " + q(tmp.file("double.ember")));
+  INFO(mixed.output);
+  CHECK(mixed.code == 1);
+  CHECK(contains(mixed.output, "~ n: 9007199254740993 -> tensor float64 [] 9007199254740992.0\n"));
+  save(Value::dict({{"n", p53}}), tmp.file("int2.ember"));
+  CHECK(ckpt("diff " + q(tmp.file("int2.ember")) + " " + q(tmp.file("double.ember"))).code == 0);
+
+  // show and inspect --stats print integers with every digit.
+  CHECK(ckpt("show " + a + " w").output == "w: tensor int64 [3]\n[1, 9007199254740993, 9223372036854775807]\n");
+  CHECK(ckpt("show " + a + " step").output == "step: tensor int64 []\n9223372036854775807\n");
+  CHECK(ckpt("show " + a + " n").output == "n: 9007199254740993\n");
+  CHECK(ckpt("show " + a + " u").output == "u: tensor uint8 [2]\n[0, 255]\n");
+  Run stats = ckpt("inspect " + a + " --stats --key w");
+  INFO(stats.output);
+  CHECK(std::regex_search(stats.output, std::regex(R"( 1 +9223372036854775807 +0 +0\n)")));
+}
+
 TEST_CASE("ember-ckpt diff --atol/--rtol, across formats, 0-dim values shown") {
   ScratchDir tmp("io_tool_tol");
   std::string a = tmp.file("a.ember"), b = tmp.file("b.pth"), c = tmp.file("c.ember");
@@ -295,4 +360,35 @@ TEST_CASE("ember-ckpt extract and convert write the format OUT's extension names
   CHECK(bad_key.code == 1);
   CHECK(contains(bad_key.output, "the keys there are \"conv1.weight\", \"conv1.bias\""));
   CHECK(contains(ckpt("convert " + q(path)).output, "usage: ember-ckpt convert IN OUT"));
+}
+
+// Issue 25: convert onto a character device replaced it with a regular file (as root, /dev/null).
+TEST_CASE("ember-ckpt convert and extract refuse a FIFO, a device or a folder as OUT, and leave it be") {
+  ScratchDir tmp("io_tool_out");
+  std::string path = tmp.file("ckpt.ember");
+  save(checkpoint(3, 1), path);
+  std::string fifo = tmp.file("fifo.pth");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  Run f = ckpt("convert " + q(path) + " " + q(fifo), "timeout 20 ");
+  INFO(f.output);
+  CHECK(f.code == 1);
+  CHECK(contains(f.output, "save: " + fifo + ": is a FIFO, not a regular file; refusing to write to it or replace it"));
+  Run e = ckpt("extract " + q(path) + " model_state_dict " + q(fifo), "timeout 20 ");
+  CHECK(e.code == 1);
+  CHECK(contains(e.output, "is a FIFO"));
+  std::filesystem::create_directory(tmp.file("dir.ember"));
+  CHECK(contains(ckpt("convert " + q(path) + " " + q(tmp.file("dir.ember"))).output, "is a folder, not a regular file"));
+  // A character device of our own, the twin of /dev/null (mknod needs root).
+  std::string dev = tmp.file("null");
+  if (::mknod(dev.c_str(), S_IFCHR | 0666, makedev(1, 3)) != 0) {
+    MESSAGE("skipped the device case: mknod needs root");
+    return;
+  }
+  Run d = ckpt("convert " + q(path) + " " + q(dev) + " --to ember");
+  INFO(d.output);
+  CHECK(d.code == 1);
+  CHECK(contains(d.output, dev + ": is a character device, not a regular file"));
+  struct stat st {};
+  REQUIRE(::lstat(dev.c_str(), &st) == 0);
+  CHECK(S_ISCHR(st.st_mode));
 }

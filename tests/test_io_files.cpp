@@ -7,9 +7,11 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -360,4 +362,140 @@ TEST_CASE("a resumed checkpoint's configuration, counters, lr state and optimize
     CHECK_MESSAGE(contains(out, b.key), b.key, " not named in: ", out);
     CHECK_MESSAGE(!contains(out, "Train Epoch"), b.key, ": training started: ", out);
   }
+}
+
+// Issue 25: every output file goes through io::AtomicFile, which refuses a target that is not a
+// regular file before it opens or creates anything (a FIFO would block, a device would be replaced
+// by a regular file: as root, /dev/null itself).
+TEST_CASE("every writer refuses a FIFO, a device or a folder at the target, at once, and leaves it as it was") {
+  ScratchDir dir("out_odd");
+  std::string fifo = dir.file("fifo.ember");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  Value v = Value::dict({{"w", Value(floats({1, 2}))}});
+  auto start = std::chrono::steady_clock::now();
+  for (Saver saver : {Saver(save_native), Saver(save_as_pth), Saver(save_as_st)})
+    CHECK(contains(error_of([&] { saver(v, fifo); }), "save: " + fifo + ": is a FIFO, not a regular file; refusing"));
+  CHECK(contains(error_of([&] { io::write_file_atomically(fifo, "x"); }), fifo + ": is a FIFO"));
+  CHECK(contains(error_of([&] { io::AppendFile a(fifo); }), fifo + ": is a FIFO"));
+  CHECK(contains(error_of([&] { save(v, dir.dir.string()); }), ": is a folder, not a regular file"));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  struct stat st {};
+  REQUIRE(::lstat(fifo.c_str(), &st) == 0);
+  CHECK(S_ISFIFO(st.st_mode));
+  // A link to a FIFO is refused as the FIFO is.
+  REQUIRE(::symlink(fifo.c_str(), dir.file("link.ember").c_str()) == 0);
+  CHECK(contains(error_of([&] { save(v, dir.file("link.ember")); }), "is a FIFO"));
+  // /dev/null is only looked at (stat), never opened: the check alone.
+  CHECK(contains(error_of([&] { io::check_output_target("/dev/null"); }), "/dev/null: is a character device"));
+  REQUIRE(::stat("/dev/null", &st) == 0);
+  CHECK(S_ISCHR(st.st_mode));
+  // A device of our own (root only), the twin of /dev/null: refused by every writer, still a device.
+  std::string dev = dir.file("null.ember");
+  if (::mknod(dev.c_str(), S_IFCHR | 0666, makedev(1, 3)) != 0) {
+    MESSAGE("skipped the device case: mknod needs root");
+  } else {
+    for (Saver saver : {Saver(save_native), Saver(save_as_pth), Saver(save_as_st)})
+      CHECK(contains(error_of([&] { saver(v, dev); }), dev + ": is a character device, not a regular file"));
+    CHECK(contains(error_of([&] { io::write_file_atomically(dev, "x"); }), "is a character device"));
+    REQUIRE(::lstat(dev.c_str(), &st) == 0);
+    CHECK(S_ISCHR(st.st_mode));
+  }
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(dir.dir)) left.push_back(e.path().filename().string());
+  std::sort(left.begin(), left.end());
+  CHECK(left.size() == (fs::exists(dev) ? 3u : 2u));  // no temporary file was made
+}
+
+TEST_CASE("a symbolic link planted at a temporary file's name is never followed") {
+  ScratchDir dir("out_link");
+  std::string victim = dir.file("victim.txt"), target = dir.file("m.txt");
+  io::write_file_atomically(victim, "precious\n");
+  // At every name of the first thousand saves of this process: O_EXCL refuses each, the name jumps.
+  for (int n = 0; n < 1000; ++n) {
+    std::string name = dir.file(".m.txt.tmp-" + std::to_string(::getpid()) + "-" + std::to_string(n));
+    REQUIRE(::symlink(victim.c_str(), name.c_str()) == 0);
+  }
+  io::write_file_atomically(target, "new\n");
+  CHECK(str_of(read_bytes(target)) == "new\n");
+  CHECK(str_of(read_bytes(victim)) == "precious\n");
+  struct stat st {};
+  REQUIRE(::lstat(target.c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+}
+
+TEST_CASE("write_file_atomically and AppendFile: mode kept, every write checked, a full disk keeps the old file") {
+  ScratchDir scratch("out_full");
+  std::string plain = scratch.file("p.txt");
+  io::write_file_atomically(plain, "one\n");
+  ::chmod(plain.c_str(), 0600);
+  io::write_file_atomically(plain, "two\n");
+  CHECK(mode_of(plain) == 0600);
+  {
+    io::AppendFile log(plain);
+    log.append("three\n");
+  }
+  CHECK(str_of(read_bytes(plain)) == "two\nthree\n");
+
+  std::string dir = scratch.file("fs");
+  fs::create_directories(dir);
+  if (!mount_tmpfs(dir, "64k")) {
+    MESSAGE("skipped: cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)");
+    return;
+  }
+  struct Unmount {
+    std::string d;
+    ~Unmount() { ::umount2(d.c_str(), MNT_DETACH); }
+  } unmount{dir};
+  std::string path = dir + "/p.txt";
+  io::write_file_atomically(path, "old\n");
+  std::string err = error_of([&] { io::write_file_atomically(path, std::string(200000, 'x')); });
+  CHECK_MESSAGE(contains(err, "No space left on device"), err);
+  CHECK(contains(err, path));
+  CHECK(str_of(read_bytes(path)) == "old\n");
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(dir)) left.push_back(e.path().filename().string());
+  CHECK(left == std::vector<std::string>{"p.txt"});
+  io::AppendFile log(path);
+  err = error_of([&] { for (int i = 0; i < 100; ++i) log.append(std::string(4096, 'y')); });
+  CHECK_MESSAGE(contains(err, "No space left on device"), err);
+  CHECK(contains(err, path));
+}
+
+// Issue 25: --metrics and --predictions on a full disk exited 0 with an empty file.
+TEST_CASE("train_mnist on a full file system: --predictions and --metrics fail, the previous files intact") {
+  if (!fs::exists(kProgram) || !fs::exists(kData)) {
+    MESSAGE("skipped: needs ", kProgram, " and the MNIST files in ", kData);
+    return;
+  }
+  ScratchDir scratch("out_full_run");
+  std::string dir = scratch.file("fs");
+  fs::create_directories(dir);
+  if (!mount_tmpfs(dir, "64k")) {
+    MESSAGE("skipped: cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)");
+    return;
+  }
+  struct Unmount {
+    std::string d;
+    ~Unmount() { ::umount2(d.c_str(), MNT_DETACH); }
+  } unmount{dir};
+  io::write_file_atomically(dir + "/p.txt", "old\n");
+  io::write_file_atomically(dir + "/m.csv", "old\n");
+  {
+    int fd = ::open((dir + "/filler").c_str(), O_WRONLY | O_CREAT, 0644);
+    REQUIRE(fd >= 0);
+    std::string block(4096, 'f');
+    while (::write(fd, block.data(), block.size()) > 0) {
+    }
+    ::close(fd);
+  }
+  const std::string common = kProgram + " --data " + kData + " --train-size 64 --test-size 32 --batch-size 16 --epochs 1 ";
+  for (const std::string& flag : {"--predictions " + dir + "/p.txt", "--metrics " + dir + "/m.csv"}) {
+    ShellResult r = run_shell("timeout 60 " + common + flag);
+    INFO(flag << "\n" << r.output);
+    CHECK(r.code == 1);
+    CHECK(contains(r.output, "No space left on device"));
+    CHECK(!contains(r.output, "Wrote 32 predictions"));
+  }
+  CHECK(str_of(read_bytes(dir + "/p.txt")) == "old\n");
+  CHECK(str_of(read_bytes(dir + "/m.csv")) == "old\n");
 }

@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <regex>
 
 #include "ember/io/interop/detect.h"
 #include "ember/io/interop/onnx.h"
@@ -288,6 +290,165 @@ TEST_CASE("ONNX files: truncated, damaged or too large files are refused, never 
   write_bytes(dir.file("big.onnx"), bytes, 64);
   REQUIRE(::truncate(dir.file("big.onnx").c_str(), off_t(io::kOnnxMaxFile) + 1) == 0);
   CHECK(contains(error_of([&] { load(dir.file("big.onnx")); }), "over protobuf's limit of 2147483647 bytes"));
+}
+
+// Issue 25: rules of ONNX that were not enforced: one data field per tensor, sparse initializers,
+// a protobuf that is not a model, and verify's wording for a format without checksums.
+TEST_CASE("ONNX files: both raw_data and a typed field, sparse initializers and non-models are refused") {
+  ScratchDir dir("onnx_rules");
+  std::string f = dir.file("m.onnx");
+
+  auto m = small_model();
+  m.mutable_graph()->mutable_initializer(0)->add_float_data(7.0f);
+  CHECK(contains(load_error(m, f), f + ": initializer 'w': holds both raw_data and float_data (1 values); an ONNX "
+                                       "tensor keeps its values in exactly one of them"));
+  m = small_model();
+  m.mutable_graph()->mutable_initializer(0)->add_int64_data(7);
+  CHECK(contains(load_error(m, f), "initializer 'w': holds both raw_data and int64_data"));
+
+  m = small_model();
+  auto* sparse = m.mutable_graph()->add_sparse_initializer();
+  sparse->mutable_values()->set_name("s");
+  sparse->mutable_values()->set_data_type(::onnx::TensorProto::FLOAT);
+  sparse->mutable_values()->add_dims(1);
+  sparse->mutable_values()->add_float_data(1.0f);
+  sparse->add_dims(4);
+  CHECK(contains(load_error(m, f), f + ": the graph holds 1 sparse initializer (sparse_initializer, first 's'), "
+                                       "which Ember does not read"));
+
+  // Any protobuf parses as a ModelProto: the 4 bytes 08 07 12 00 (ir_version 7, an empty producer_name).
+  write_bytes(f, {0x08, 0x07, 0x12, 0x00});
+  CHECK(io::detect_file_format(f) == io::FileFormat::Onnx);
+  CHECK(contains(error_of([&] { load(f); }), f + ": a protobuf message but not an ONNX model (no opset_import"));
+  Run v = run(kBin + "ember-ckpt verify " + f);
+  CHECK(v.code == 1);
+  CHECK(contains(v.output, "INVALID"));
+  CHECK(!contains(v.output, "every checksum matches"));
+  m = small_model();
+  m.clear_graph();
+  CHECK(contains(load_error(m, f), "not an ONNX model (no graph;"));
+  // Without an ir_version the file no longer looks like ONNX; the reader itself refuses it too.
+  m = small_model();
+  m.clear_ir_version();
+  save_model(m, f);
+  CHECK(!load_error(m, f).empty());
+  CHECK(contains(error_of([&] { io::OnnxReader r(f); }), "not an ONNX model (no ir_version;"));
+
+  // A model with no initializers is valid, and verify says the format has no checksums.
+  m = small_model();
+  m.mutable_graph()->clear_initializer();
+  save_model(m, f);
+  v = run(kBin + "ember-ckpt verify " + f);
+  INFO(v.output);
+  CHECK(v.code == 0);
+  CHECK(contains(v.output, "0 tensors"));
+  CHECK(contains(v.output, "this format has no checksums"));
+  CHECK(!contains(v.output, "every checksum matches"));
+  save_model(small_model(), f);
+  CHECK(contains(run(kBin + "ember-ckpt verify " + f).output, "this format has no checksums"));
+}
+
+// Issue 25 (item 1): 40 MB of 2-byte empty sub-messages made protobuf build 1.1 to 7.7 GB before
+// Ember checked anything. The wire format is walked first and such a file refused, at once.
+namespace {
+void append_varint(std::string& out, uint64_t n) {
+  for (; n >= 0x80; n >>= 7) out.push_back(char(0x80 | (n & 0x7f)));
+  out.push_back(char(n));
+}
+std::string field(uint32_t number, const std::string& payload) {
+  std::string out;
+  append_varint(out, uint64_t(number) << 3 | 2);
+  append_varint(out, payload.size());
+  out.append(payload);
+  return out;
+}
+std::string repeat(const std::string& s, size_t n) {
+  std::string out;
+  out.reserve(s.size() * n);
+  for (size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+}  // namespace
+
+TEST_CASE("ONNX files of millions of empty sub-messages are refused before protobuf parses them") {
+  ScratchDir dir("onnx_amplify");
+  const size_t n = 20'000'000;  // 40 MB of 2-byte entries
+  std::string head("\x08\x07", 2);  // ir_version 7, then opset 17
+  head.append(field(8, "\x10\x11"));
+  struct Case {
+    const char* name;
+    std::string bytes;
+  };
+  const Case cases[] = {
+      {"nodes", head + field(7, repeat(std::string("\x0a\x00", 2), n))},
+      {"initializers", head + field(7, repeat(std::string("\x2a\x00", 2), n))},
+      {"graph inputs", head + field(7, repeat(std::string("\x5a\x00", 2), n))},
+      {"opset imports", head + repeat(std::string("\x42\x00", 2), n) + field(7, "")},
+      {"metadata props", head + repeat(std::string("\x72\x00", 2), n) + field(7, "")},
+      {"node inputs", head + field(7, field(1, repeat(std::string("\x0a\x00", 2), n)))},
+      {"attributes", head + field(7, field(1, repeat(std::string("\x2a\x00", 2), n)))},
+      {"dims", head + field(7, field(5, repeat(std::string("\x08\x00", 2), n)))},
+  };
+  for (const Case& c : cases) {
+    std::string f = dir.file("amp.onnx");
+    write_bytes(f, std::vector<uint8_t>(c.bytes.begin(), c.bytes.end()));
+    auto start = std::chrono::steady_clock::now();
+    std::string e = error_of([&] { load(f); });
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    INFO(c.name << ": " << e);
+    CHECK(contains(e, f + ": an ONNX file of 400000"));
+    CHECK(contains(e, "refused before it is parsed"));
+    CHECK(seconds < 3);  // about 0.1 s on the development machine; protobuf took 5 to 22 s
+    // ember-ckpt verify within 512 MiB of address space (the file mapped, nothing parsed).
+    Run v = run("ulimit -v 524288; " + kBin + "ember-ckpt verify " + f);
+    CHECK(v.code == 1);
+    CHECK(contains(v.output, "INVALID"));
+    CHECK(contains(v.output, "refused before it is parsed"));
+  }
+  // A sparse file just under 2 GiB whose one initializer declares FLOAT [1] and 2 GiB of raw_data:
+  // refused from the walk, before protobuf copies the raw_data. ember-ckpt within 3 GiB of address
+  // space: the 2 GiB mapping, never touched; reading the file and parsing it needed 4 GiB.
+  {
+    const uint64_t raw = (uint64_t(1) << 31) - 256;
+    std::string tensor("\x08\x01\x10\x01\x42\x01w\x4a", 8);
+    append_varint(tensor, raw);
+    std::string graph("\x2a", 1);
+    append_varint(graph, tensor.size() + raw);
+    std::string bytes = head + std::string("\x3a", 1);
+    append_varint(bytes, graph.size() + tensor.size() + raw);
+    bytes += graph + tensor;
+    std::string f = dir.file("sparse.onnx");
+    write_bytes(f, std::vector<uint8_t>(bytes.begin(), bytes.end()));
+    REQUIRE(::truncate(f.c_str(), off_t(bytes.size() + raw)) == 0);
+    REQUIRE(bytes.size() + raw <= io::kOnnxMaxFile);
+    auto start = std::chrono::steady_clock::now();
+    std::string timer = std::filesystem::exists("/usr/bin/time") ? "/usr/bin/time -f 'peak RSS %M KB' " : "";
+    Run v = run("ulimit -v 3145728; " + timer + kBin + "ember-ckpt verify " + f);
+    INFO(v.output);
+    CHECK(v.code == 1);
+    CHECK(contains(v.output, "initializer 'w': raw_data holds 2147483392 bytes, but FLOAT [1] needs 4"));
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+    std::smatch rss;
+    if (std::regex_search(v.output, rss, std::regex("peak RSS ([0-9]+) KB"))) CHECK(std::stoll(rss[1]) < 200 * 1024);
+  }
+  // A model of many real nodes is not taken for one: 20,000 Add nodes with names, inputs and outputs.
+  ::onnx::ModelProto m = small_model();
+  for (int k = 0; k < 20000; ++k) {
+    auto* node = m.mutable_graph()->add_node();
+    node->set_op_type("Add");
+    char name[32], in[32], out[32];
+    std::snprintf(name, sizeof name, "add%d", k);
+    std::snprintf(in, sizeof in, "y%d", k - 1);
+    std::snprintf(out, sizeof out, "y%d", k);
+    const std::string w(1, 'w');
+    node->set_name(std::string(name));
+    node->add_input(k ? std::string(in) : w);
+    node->add_input(w);
+    node->add_output(std::string(out));
+  }
+  CHECK(load_error(m, dir.file("many.onnx")) == "");
+  io::OnnxReader r(dir.file("many.onnx"));
+  CHECK(r.graph().nodes.size() == 20000);
 }
 
 TEST_CASE("train_mnist --export-onnx, then --load of the ONNX file, gives the same predictions") {

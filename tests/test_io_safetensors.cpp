@@ -107,3 +107,41 @@ TEST_CASE("writing refuses what safetensors cannot hold, saying why") {
   CHECK(e.find("undefined") != std::string::npos);
   CHECK(dir.listing().empty());
 }
+
+// Issue 25: a header length such as 0x120108 begins 08 01 12, which also reads as ONNX's ir_version
+// and producer_name: about 1,000 lengths between 1.18 and 7.5 MB were taken for ONNX and refused.
+TEST_CASE("detection never takes a valid safetensors file for another format, whatever its header length") {
+  ScratchDir dir("st_detect");
+  // A real file with header length 0x120108: the JSON header padded with spaces, as the spec allows.
+  const uint64_t len = 0x120108;
+  std::string header = R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  header.append(size_t(len) - header.size(), ' ');
+  std::vector<uint8_t> bytes(8);
+  for (int k = 0; k < 8; ++k) bytes[size_t(k)] = uint8_t(len >> (8 * k));
+  bytes.insert(bytes.end(), header.begin(), header.end());
+  float w[2] = {1.5f, -2.0f};
+  bytes.insert(bytes.end(), reinterpret_cast<uint8_t*>(w), reinterpret_cast<uint8_t*>(w) + sizeof w);
+  write_bytes(dir.file("padded.safetensors"), bytes);
+  CHECK(io::detect_file_format(dir.file("padded.safetensors")) == io::FileFormat::Safetensors);
+  Value v = load_file(dir.file("padded.safetensors"));
+  CHECK(v.at("w").as_tensor().to_vector<float>() == std::vector<float>{1.5f, -2.0f});
+
+  // Every header length up to 2^25 (32 MiB), then lengths with each higher byte set, against the
+  // detector itself: the first 8 bytes, then '{'.
+  auto detected = [](uint64_t n) {
+    uint8_t head[16] = {};
+    for (int k = 0; k < 8; ++k) head[k] = uint8_t(n >> (8 * k));
+    head[8] = '{';
+    head[9] = '"';
+    return io::detect_format(head, sizeof head, n + 8 + 64);
+  };
+  uint64_t wrong = 0, first_wrong = 0;
+  auto check = [&](uint64_t n) {
+    if (detected(n) != io::FileFormat::Safetensors && wrong++ == 0) first_wrong = n;
+  };
+  for (uint64_t n = 2; n < (uint64_t(1) << 25); ++n) check(n);
+  for (int shift = 25; shift < 63; ++shift)
+    for (uint64_t low : {uint64_t(0), uint64_t(0x120108), uint64_t(0x7f1208), uint64_t(0xffffff)})
+      check((uint64_t(1) << shift) | low);
+  CHECK_MESSAGE(wrong == 0, wrong, " header lengths not detected as safetensors, the first ", first_wrong);
+}

@@ -1,6 +1,7 @@
 // End to end through the real program: a short training run reaches a stated accuracy; a run
 // stopped and resumed (at an epoch boundary, mid-epoch, or right after an epoch's last step)
 // ends bit-identical to one that never stopped; --load/--predictions; bad flags are refused.
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -305,4 +306,59 @@ TEST_CASE("scripts/plot_metrics draws a PNG where matplotlib or gnuplot is, and 
   CHECK(r.code == 1);
   CHECK(r.output.find("not a train_mnist metrics CSV") != std::string::npos);
   CHECK(sh(script + "--frobnicate").code == 2);
+}
+
+// Issue 25: --metrics onto a FIFO hung (the file was opened for reading first), --predictions onto
+// a FIFO with no reader too; --metrics wrote through a link planted at "<file>.tmp"; a 0600 file
+// came back 0644; a diverging run wrote "loss":-nan into a .jsonl file, which is not JSON.
+TEST_CASE("train_mnist's output files: FIFOs refused at once, planted links not followed, modes kept, JSON valid") {
+  require_data();
+  fs::path d = scratch("outputs");
+  const std::string common = "--data " + kData + " --train-size 64 --test-size 32 --batch-size 16 --epochs 1 ";
+  const std::string fifo = (d / "fifo.csv").string();
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  for (std::string flag : {"--metrics", "--predictions", "--export-onnx"}) {
+    Run r = ember::test::run_shell("timeout 20 " + kProgram + " " + common + flag + " " + fifo);
+    INFO(flag << "\n" << r.output);
+    CHECK(r.code == 2);  // refused before training, not killed by the timeout (124)
+    CHECK(r.output.find(flag + ": save: " + fifo + ": is a FIFO, not a regular file") != std::string::npos);
+  }
+  // Resuming with --metrics on a FIFO: refused before the resumed file is read.
+  Run first = run(common + "--checkpoint-dir " + (d / "ck").string());
+  REQUIRE_MESSAGE(first.code == 0, first.output);
+  Run resumed = ember::test::run_shell("timeout 20 " + kProgram + " --resume " + (d / "ck" / "checkpoint_epoch_1.ember").string() +
+                                       " --epochs 2 --data " + kData + " --metrics " + fifo);
+  CHECK(resumed.code == 2);
+  CHECK(resumed.output.find("is a FIFO") != std::string::npos);
+
+  // A link planted at the old fixed temporary name, and modes of the files replaced.
+  const fs::path m = d / "m.csv", p = d / "p.txt", victim = d / "victim.txt";
+  std::ofstream(victim) << "precious\n";
+  fs::create_symlink(victim, d / "m.csv.tmp");
+  fs::create_symlink(victim, d / "p.txt.tmp");
+  std::ofstream(m) << "old\n";
+  std::ofstream(p) << "old\n";
+  fs::permissions(m, fs::perms::owner_read | fs::perms::owner_write);
+  fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);
+  Run r = run(common + "--log-interval 1 --metrics " + m.string() + " --predictions " + p.string());
+  REQUIRE_MESSAGE(r.code == 0, r.output);
+  CHECK(read_file(victim) == "precious\n");
+  CHECK(read_file(m).rfind("kind,epoch,step", 0) == 0);
+  CHECK(read_file(p).size() == 32);
+  CHECK(fs::status(m).permissions() == (fs::perms::owner_read | fs::perms::owner_write));
+  CHECK(fs::status(p).permissions() == (fs::perms::owner_read | fs::perms::owner_write));
+
+  // A run that diverges: its non-finite losses are null in JSON Lines, and every line is one object.
+  const fs::path j = d / "m.jsonl";
+  Run nan = run(common + "--log-interval 1 --lr 1e30 --momentum 0.9 --metrics " + j.string());
+  INFO(nan.output);
+  std::string text = read_file(j);
+  INFO(text);
+  CHECK(text.find("\"loss\":null") != std::string::npos);
+  CHECK(text.find("nan") == std::string::npos);
+  CHECK(text.find("inf") == std::string::npos);
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    CHECK(std::regex_match(line, std::regex(R"(\{("[a-z_]+":("[a-z]+"|-?[0-9.e+-]+|null),?)+\})")));
+  }
 }

@@ -104,13 +104,21 @@ class Table {
 
 // Mean, std (with Bessel's correction, torch.std's default), min and max of the finite elements,
 // and how many are NaN and how many infinite.
+// An integer tensor's min and max are kept exact as well (imin, imax), to print every digit.
 struct TensorStats {
   double mean = NAN, std = NAN, min = NAN, max = NAN;
   int64_t nan = 0, inf = 0;
+  bool integer = false;
+  int64_t imin = 0, imax = 0;
 };
 
 inline TensorStats tensor_stats(const Tensor& t) {
   TensorStats s;
+  if (!is_floating(t.dtype()) && t.numel() > 0) {
+    std::vector<int64_t> iv = t.to_vector<int64_t>();
+    auto [lo, hi] = std::minmax_element(iv.begin(), iv.end());
+    s.integer = true, s.imin = *lo, s.imax = *hi;
+  }
   std::vector<double> v = t.to_vector<double>();
   double sum = 0;
   int64_t n = 0;
@@ -135,10 +143,15 @@ inline TensorStats tensor_stats(const Tensor& t) {
 
 // A tensor's values as nested lists, torch's way: past `threshold` elements, each dimension shows
 // its first and last `edge` entries around "...".
-inline void print_values(const std::vector<double>& v, const Shape& shape, size_t dim, int64_t offset,
-                         int64_t threshold, std::string& out, int depth = 0, int edge = 3) {
+// Integer tensors (int64, uint8, bool) print as integers, every digit: `v` holds int64_t for them.
+inline std::string element_str(double v) { return short_number(v); }
+inline std::string element_str(int64_t v) { return std::to_string(v); }
+
+template <class T>
+void print_values(const std::vector<T>& v, const Shape& shape, size_t dim, int64_t offset, int64_t threshold,
+                  std::string& out, int depth = 0, int edge = 3) {
   if (shape.empty()) {
-    out += short_number(v[size_t(offset)]);
+    out += element_str(v[size_t(offset)]);
     return;
   }
   int64_t n = shape[dim], inner = 1;
@@ -151,7 +164,7 @@ inline void print_values(const std::vector<double>& v, const Shape& shape, size_
       i = n - edge - 1;
       continue;
     }
-    if (dim + 1 == shape.size()) out += short_number(v[size_t(offset + i)]);
+    if (dim + 1 == shape.size()) out += element_str(v[size_t(offset + i)]);
     else print_values(v, shape, dim + 1, offset + i * inner, threshold, out, depth + 1, edge);
     if (i + 1 < n) out += dim + 1 == shape.size() ? ", " : ",\n" + std::string(size_t(depth + 1), ' ');
   }

@@ -16,11 +16,14 @@
 #include <unordered_map>
 
 #include "ember/io/checkpoint_reader.h"
+#include "ember/io/native_reader.h"
 #include "ember/io/interop/onnx.h"
 #include "ember/io/interop/pth.h"
+#include "ember/io/interop/pth_reader.h"
 #include "ember/io/interop/safetensors.h"
 #include "ember/io/interop/serialize.h"
 #include "ember/io/text.h"
+#include "tools/ckpt_diff.h"
 #include "tools/ckpt_text.h"
 
 using namespace ember;
@@ -200,12 +203,6 @@ std::string list_str(const Value& v) {
   return out + "]";
 }
 
-std::unordered_map<std::string, size_t> tensor_index(const CheckpointReader& r) {
-  std::unordered_map<std::string, size_t> index;
-  for (size_t i = 0; i < r.tensors().size(); ++i) index.emplace(r.tensors()[i].name, i);
-  return index;
-}
-
 // An ONNX file's graph, node by node: operator(inputs) -> outputs; its initializers follow as tensors.
 void print_onnx_graph(const io::OnnxGraph& g) {
   auto join = [](const std::vector<std::string>& v) {
@@ -274,6 +271,7 @@ int cmd_inspect(const std::string& file, bool stats, const std::string& pattern)
     if (stats && problem.empty()) {
       TensorStats s = tensor_stats(reader->read_tensor(i));
       for (double x : {s.mean, s.std, s.min, s.max}) row.push_back(std::isnan(x) ? "-" : short_number(x));
+      if (s.integer) row[row.size() - 2] = std::to_string(s.imin), row.back() = std::to_string(s.imax);
       row.push_back(std::to_string(s.nan));
       row.push_back(std::to_string(s.inf));
     }
@@ -317,7 +315,8 @@ int cmd_show(const std::string& file, const std::string& key, bool all) {
   size_t i = index.at(key);
   Tensor t = reader->read_tensor(i);
   std::string out;
-  print_values(t.to_vector<double>(), t.shape(), 0, 0, all ? INT64_MAX : 1000, out);
+  if (is_floating(t.dtype())) print_values(t.to_vector<double>(), t.shape(), 0, 0, all ? INT64_MAX : 1000, out);
+  else print_values(t.to_vector<int64_t>(), t.shape(), 0, 0, all ? INT64_MAX : 1000, out);
   std::cout << key << ": " << describe(reader->tensors()[i]) << "\n" << out << "\n";
   return kOk;
 }
@@ -343,166 +342,13 @@ int cmd_verify(const std::string& file) {
     std::cout << file << ": DAMAGED: " << bad << " of " << table.size() << " tensors fail their checksum\n";
     return kDifferent;
   }
-  bool checksums = std::any_of(table.begin(), table.end(), [](const TensorInfo& t) { return t.has_checksum; });
+  // With no tensors, only a format that has checksums (Ember's, a .pth's zip) may say they all match.
+  bool checksums = std::any_of(table.begin(), table.end(), [](const TensorInfo& t) { return t.has_checksum; }) ||
+                   (table.empty() && (dynamic_cast<io::NativeReader*>(reader.get()) || dynamic_cast<io::PthReader*>(reader.get())));
   std::cout << file << ": OK (" << reader->format() << ", " << table.size() << " tensors, " << reader->file_size()
-            << (checksums || table.empty() ? " bytes, every checksum matches)\n"
-                                           : " bytes, layout valid; this format has no checksums)\n");
+            << (checksums ? " bytes, every checksum matches)\n" : " bytes, layout valid; this format has no checksums)\n");
   return kOk;
 }
-
-
-// Elements whose bits differ, those beyond the tolerance, and the largest |a - b| among them as
-// doubles (NaN if one side is NaN).
-struct TensorDelta {
-  double max_abs = 0;
-  int64_t differing = 0;
-  int64_t beyond = 0;
-};
-
-bool within(double x, double y, double atol, double rtol) {
-  if (std::isnan(x) || std::isnan(y)) return false;  // bitwise-equal NaNs never get here
-  if (std::isinf(x) || std::isinf(y)) return x == y;
-  return std::fabs(x - y) <= atol + rtol * std::fabs(y);
-}
-
-// Compares in blocks of elements widened to double, so the extra memory is a block's, not a second
-// and third copy of the tensors at eight bytes an element.
-TensorDelta tensor_delta(const Tensor& a, const Tensor& b, double atol, double rtol) {
-  constexpr int64_t kBlock = 1 << 16;
-  TensorDelta d;
-  const auto* ra = static_cast<const uint8_t*>(a.raw_data());
-  const auto* rb = static_cast<const uint8_t*>(b.raw_data());
-  const size_t width = dtype_size(a.dtype());
-  for (int64_t start = 0; start < a.numel(); start += kBlock) {
-    const int64_t n = std::min(kBlock, a.numel() - start);
-    const uint8_t *pa = ra + size_t(start) * width, *pb = rb + size_t(start) * width;
-    if (std::memcmp(pa, pb, size_t(n) * width) == 0) continue;
-    std::vector<double> va = from_blob(pa, {n}, a.dtype()).to_vector<double>();
-    std::vector<double> vb = from_blob(pb, {n}, b.dtype()).to_vector<double>();
-    for (int64_t i = 0; i < n; ++i) {
-      if (std::memcmp(pa + size_t(i) * width, pb + size_t(i) * width, width) == 0) continue;  // NaN == NaN here
-      ++d.differing;
-      d.beyond += !within(va[size_t(i)], vb[size_t(i)], atol, rtol);
-      double diff = std::fabs(va[size_t(i)] - vb[size_t(i)]);
-      if (std::isnan(diff)) d.max_abs = diff;  // sticky: a NaN on one side only is the biggest news
-      else if (!std::isnan(d.max_abs)) d.max_abs = std::max(d.max_abs, diff);
-    }
-  }
-  return d;
-}
-
-struct Differ {
-  CheckpointReader& a;
-  CheckpointReader& b;
-  double atol, rtol;
-  std::unordered_map<std::string, size_t> ia, ib;
-  size_t differences = 0;
-  size_t close = 0;  // values and tensors that differ, but within the tolerance
-  double close_max = 0;
-
-  Differ(CheckpointReader& ra, CheckpointReader& rb, double at, double rt)
-      : a(ra), b(rb), atol(at), rtol(rt), ia(tensor_index(ra)), ib(tensor_index(rb)) {}
-
-  std::string shown(const std::string& path) const { return path.empty() ? "(root)" : path; }
-  void report(char mark, const std::string& path, const std::string& what) {
-    ++differences;
-    std::cout << mark << " " << shown(path) << ": " << what << "\n";
-  }
-  std::string summary(const Value& v, CheckpointReader& r, const std::unordered_map<std::string, size_t>& idx,
-                      const std::string& path) const {
-    if (v.is_tensor()) return describe(r.tensors()[idx.at(path)]);
-    if (v.is_dict() || v.is_list()) return std::string(v.kind_name()) + " of " + std::to_string(v.size());
-    return scalar_str(v);
-  }
-
-  // A number, or a 0-dim tensor's value: PyTorch keeps an optimizer's lr or a loss as a 0-dim tensor
-  // where Ember keeps a number (docs/interop.md), and the two forms of one value are not a difference.
-  bool number_of(const Value& v, CheckpointReader& r, const std::unordered_map<std::string, size_t>& idx,
-                 const std::string& path, double& out) const {
-    if (v.is_double() || v.is_int()) {
-      out = v.is_int() ? double(v.as_int()) : v.as_double();
-      return true;
-    }
-    if (!v.is_tensor() || !r.tensors()[idx.at(path)].shape.empty()) return false;
-    out = r.read_tensor(idx.at(path)).to_vector<double>()[0];
-    return true;
-  }
-
-  void diff(const Value& x, const Value& y, const std::string& path) {
-    if (x.kind() != y.kind()) {
-      double vx = 0, vy = 0;
-      if (number_of(x, a, ia, path, vx) && number_of(y, b, ib, path, vy)) {
-        if (bits(vx) == bits(vy)) return;
-        if (within(vx, vy, atol, rtol)) note_close(std::fabs(vx - vy));
-        else report('~', path, summary(x, a, ia, path) + " " + number(vx) + " -> " + summary(y, b, ib, path) + " " + number(vy));
-        return;
-      }
-      report('~', path, summary(x, a, ia, path) + " -> " + summary(y, b, ib, path));
-      return;
-    }
-    if (x.is_dict()) {
-      for (const auto& [key, child] : x.as_dict()) {
-        std::string p = io::child_path(path, io::escape_key(key));
-        if (!y.as_dict().contains(key)) report('-', p, summary(child, a, ia, p));
-        else diff(child, y.as_dict().at(key), p);
-      }
-      for (const auto& [key, child] : y.as_dict()) {
-        std::string p = io::child_path(path, io::escape_key(key));
-        if (!x.as_dict().contains(key)) report('+', p, summary(child, b, ib, p));
-      }
-    } else if (x.is_list()) {
-      for (size_t i = 0; i < std::max(x.size(), y.size()); ++i) {
-        std::string p = io::child_path(path, std::to_string(i));
-        if (i >= y.size()) report('-', p, summary(x.at(i), a, ia, p));
-        else if (i >= x.size()) report('+', p, summary(y.at(i), b, ib, p));
-        else diff(x.at(i), y.at(i), p);
-      }
-    } else if (x.is_tensor()) {
-      diff_tensor(path);
-    } else if (x.is_double()) {
-      if (bits(x.as_double()) == bits(y.as_double())) return;
-      if (!within(x.as_double(), y.as_double(), atol, rtol)) report('~', path, scalar_str(x) + " -> " + scalar_str(y));
-      else note_close(std::fabs(x.as_double() - y.as_double()));
-    } else {
-      bool same = x.is_string() ? x.as_string() == y.as_string() : scalar_str(x) == scalar_str(y);
-      if (!same) report('~', path, scalar_str(x) + " -> " + scalar_str(y));
-    }
-  }
-
-  void note_close(double diff) {
-    ++close;
-    close_max = std::max(close_max, diff);
-  }
-
-  static uint64_t bits(double v) {
-    uint64_t u;
-    std::memcpy(&u, &v, 8);
-    return u;
-  }
-
-  void diff_tensor(const std::string& path) {
-    size_t i = ia.at(path), j = ib.at(path);
-    const TensorInfo &ta = a.tensors()[i], &tb = b.tensors()[j];
-    if (ta.dtype != tb.dtype || ta.shape != tb.shape) {
-      report('~', path, describe(ta) + " -> " + describe(tb));
-      return;
-    }
-    if (ta.device != tb.device) report('~', path, "device " + ta.device.str() + " -> " + tb.device.str());
-    Tensor x = a.read_tensor(i), y = b.read_tensor(j);
-    TensorDelta d = tensor_delta(x, y, atol, rtol);
-    if (!d.differing) return;
-    if (!d.beyond) {
-      note_close(d.max_abs);
-      return;
-    }
-    if (x.numel() == 1)  // a 0-dim tensor (a step count, a loss) is shown by its value
-      report('~', path, describe(ta) + " " + number(x.to_vector<double>()[0]) + " -> " + number(y.to_vector<double>()[0]));
-    else
-      report('~', path, std::to_string(d.beyond) + " of " + std::to_string(shape_numel(ta.shape)) +
-                            " elements differ" + (atol > 0 || rtol > 0 ? " beyond the tolerance" : "") +
-                            ", max abs difference " + number(d.max_abs));
-  }
-};
 
 int cmd_diff(const std::string& file_a, const std::string& file_b, double atol, double rtol) {
   auto a = io::open_checkpoint(file_a);

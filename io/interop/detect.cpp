@@ -37,13 +37,16 @@ FileFormat detect_format(const uint8_t* head, size_t n, uint64_t file_size) {
   if (n >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0) return FileFormat::Pth;
   if (n >= sizeof kLegacyTorch && std::memcmp(head, kLegacyTorch, sizeof kLegacyTorch) == 0)
     return FileFormat::LegacyTorch;
-  if (looks_like_onnx(head, n)) return FileFormat::Onnx;
+  // Safetensors before ONNX: a header length such as 0x120108 begins 08 01 12, which also reads as
+  // ONNX's ir_version and producer_name. The reverse needs an ONNX file whose bytes 4 to 7 are
+  // (nearly) zero and whose byte 8 is '{', which only a producer name of NUL bytes could give.
   if (n >= 9 && head[8] == '{') {
     uint64_t len = 0;
     for (int k = 0; k < 8; ++k) len |= uint64_t(head[k]) << (8 * k);
     // A plausible header length; the reader itself checks it against the file and the format's cap.
     if (len >= 2 && len <= file_size) return FileFormat::Safetensors;
   }
+  if (looks_like_onnx(head, n)) return FileFormat::Onnx;
   return FileFormat::Unknown;
 }
 

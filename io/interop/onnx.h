@@ -9,7 +9,11 @@
 // (data_location EXTERNAL) and no segments; a data type Ember has (FLOAT, DOUBLE, INT64, UINT8,
 // BOOL); at most kMaxRank non-negative dims whose byte count does not overflow; raw_data of exactly
 // that byte count, or typed data (float_data, ...) of exactly that element count; bools 0 or 1.
-// All of this is checked before a tensor is allocated. Without ONNX support in the build
+// All of this is checked before a tensor is allocated. Before protobuf parses anything, a walk of
+// the wire format estimates what the parse will allocate and refuses a file that needs more than
+// twice its size plus 64 MiB (millions of empty sub-messages); then a ModelProto with an
+// ir_version, an opset_import and a graph; no sparse initializers; one data field per tensor
+// (raw_data or the typed field, never both). Without ONNX support in the build
 // (libonnx-dev), opening an ONNX file says so by name.
 #include <cstdint>
 #include <string>
