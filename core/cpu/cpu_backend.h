@@ -83,4 +83,10 @@ class CpuBackend final : public Backend {
 
 CpuBackend& cpu_backend();
 
+// Ember's own conv2d kernels (core/cpu/conv.cpp), whichever method CpuBackend::conv2d_forward and
+// conv2d_backward pick for a shape: the reference the oneDNN path is tested against.
+void conv2d_forward_direct(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& args, Tensor& y);
+void conv2d_backward_direct(const Tensor& grad_y, const Tensor& x, const Tensor& w, const Conv2dArgs& args,
+                            Tensor& grad_x, Tensor& grad_w, Tensor& grad_b);
+
 }  // namespace ember
