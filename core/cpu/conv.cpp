@@ -536,6 +536,35 @@ void CpuBackend::conv2d_backward(const Tensor& grad_y, const Tensor& x, const Te
   conv2d_backward_direct(grad_y, x, w, args, grad_x, grad_w, grad_b);
 }
 
+// With dilation and groups: only through oneDNN (the op runs im2col + GEMM where it is not chosen).
+dnnl_conv::Shape dnnl_shape(const Tensor& x, const Tensor& w, const Window2dArgs& a, int64_t groups) {
+  const int64_t ho = (x.size(2) + 2 * a.padding.h - a.dilation.h * (w.size(2) - 1) - 1) / a.stride.h + 1;
+  const int64_t wo = (x.size(3) + 2 * a.padding.w - a.dilation.w * (w.size(3) - 1) - 1) / a.stride.w + 1;
+  return {x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), w.size(2), w.size(3), groups,
+          a.stride.h, a.stride.w, a.padding.h, a.padding.w, a.dilation.h, a.dilation.w, ho, wo};
+}
+
+bool CpuBackend::conv2d_general_supported(const Tensor& x, const Tensor& w, const Window2dArgs& args,
+                                          int64_t groups) {
+  return x.dtype() == DType::Float32 && dnnl_conv::chosen(dnnl_shape(x, w, args, groups));
+}
+
+void CpuBackend::conv2d_general_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Window2dArgs& args,
+                                        int64_t groups, Tensor& y) {
+  EMBER_CHECK(conv2d_general_supported(x, w, args, groups), "conv2d (dilation, groups): not a oneDNN case");
+  dnnl_conv::forward(dnnl_shape(x, w, args, groups), ptr_or_null<float>(x), ptr_or_null<float>(w),
+                     ptr_or_null<float>(b), ptr_or_null<float>(y));
+}
+
+void CpuBackend::conv2d_general_backward(const Tensor& grad_y, const Tensor& x, const Tensor& w,
+                                         const Window2dArgs& args, int64_t groups, Tensor& grad_x, Tensor& grad_w,
+                                         Tensor& grad_b) {
+  EMBER_CHECK(conv2d_general_supported(x, w, args, groups), "conv2d (dilation, groups): not a oneDNN case");
+  dnnl_conv::backward(dnnl_shape(x, w, args, groups), ptr_or_null<float>(grad_y), ptr_or_null<float>(x),
+                      ptr_or_null<float>(w), ptr_or_null<float>(grad_x), ptr_or_null<float>(grad_w),
+                      ptr_or_null<float>(grad_b));
+}
+
 void conv2d_forward_direct(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& args, Tensor& y) {
   dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
     using T = decltype(tag);
