@@ -57,7 +57,8 @@ Result run_reference(const Case& k, const Tensor& x, const Tensor& w, const Tens
 const std::vector<Case> kCases = {
     {4, 3, 9, 9, 8, 3, 1, 1, 1, 1, true},      // 3x3, padding 1
     {5, 6, 10, 7, 12, 3, 2, 1, 1, 1, true},    // stride 2, odd and unequal sides
-    {9, 16, 7, 7, 32, 1, 2, 0, 1, 1, true},    // 1x1 downsample; 9 samples: uneven chunks
+    {9, 16, 8, 8, 32, 3, 1, 1, 1, 1, true},    // 9 samples: chunks of 2 and 3
+    {6, 16, 7, 7, 32, 1, 2, 0, 1, 1, true},    // 1x1 downsample
     {3, 4, 8, 8, 6, 4, 2, 1, 1, 1, false},     // DCGAN's 4x4 stride 2, no bias
     {2, 8, 11, 11, 8, 3, 1, 1, 1, 8, true},    // depthwise
     {3, 6, 9, 9, 9, 3, 1, 2, 2, 3, true},      // groups 3, dilation 2

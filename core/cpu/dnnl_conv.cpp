@@ -94,7 +94,8 @@ dnnl::stream& thread_stream() {
 }
 
 // Per-thread buffers, by role, grown on demand and 64-byte aligned.
-enum Slot { kSrc, kWei, kDst, kScratch, kSlots };
+// kReady, kPartial and kTotal are the calling thread's (see forward and backward), the others the chunks'.
+enum Slot { kSrc, kWei, kDst, kScratch, kReady, kPartial, kTotal, kSlots };
 float* thread_buffer(Slot slot, size_t bytes) {
   struct Buf {
     std::unique_ptr<float[]> data;
@@ -169,6 +170,11 @@ struct Operand {
     memory p(prim, cpu_engine(), thread_buffer(slot, prim.get_size()));
     to_prim.execute(thread_stream(), u, p);
     return p;
+  }
+  // As input(), but taking `ready` (data already in some layout) where that is the primitive's.
+  memory input(const float* data, Slot slot, const memory::desc& ready_md, const float* ready) const {
+    if (ready && ready_md == prim) return memory(prim, cpu_engine(), const_cast<float*>(ready));
+    return input(data, slot);
   }
   // The memory a primitive writes; finish() then moves it into the user's data.
   memory output(float* data, Slot slot) const {
@@ -294,13 +300,46 @@ void over_chunks(int chunks, int64_t n, F&& f) {
   EMBER_CHECK(failure.empty(), "conv2d (oneDNN): ", failure);
 }
 
+// Runs f on this thread as a chunk would run: oneDNN single-threaded, the thread's setting restored.
+template <class F>
+auto as_one_thread(F&& f) {
+  struct Restore {
+    int threads;
+    ~Restore() { omp_set_num_threads(threads); }
+  } restore{omp_get_max_threads()};
+  omp_set_num_threads(1);
+  try {
+    return f();
+  } catch (const dnnl::error& e) {
+    EMBER_FAIL("conv2d (oneDNN): ", e.what());
+  }
+}
+
+// Weights reordered once per call into the layout the chunks' primitives read (not once per chunk:
+// at deep layers' small maps that reorder costs as much as the arithmetic).
+struct ReadyWeights {
+  memory::desc md;
+  const float* data = nullptr;  // null: each chunk reads the user's weights as they are
+};
+void make_ready(const Operand& wei, const float* w, ReadyWeights& r) {
+  if (wei.same) return;
+  r.md = wei.prim;
+  float* p = thread_buffer(kReady, wei.prim.get_size());
+  memory u(wei.user, cpu_engine(), const_cast<float*>(w)), m(wei.prim, cpu_engine(), p);
+  wei.to_prim.execute(thread_stream(), u, m);
+  r.data = p;
+}
+
 }  // namespace
 
 void forward(const Shape& s, const float* x, const float* w, const float* b, float* y) {
   const int64_t x_size = s.c * s.h * s.w, y_size = s.o * s.ho * s.wo;
-  over_chunks(chunk_count(s), s.n, [&](int, int64_t n0, int64_t n) {
+  const int chunks = chunk_count(s);
+  ReadyWeights ready;
+  as_one_thread([&] { make_ready(forward_entry(s, s.n / chunks, b != nullptr).wei, w, ready); });
+  over_chunks(chunks, s.n, [&](int, int64_t n0, int64_t n) {
     const Forward& e = forward_entry(s, n, b != nullptr);
-    memory src = e.src.input(x + n0 * x_size, kSrc), wei = e.wei.input(w, kWei);
+    memory src = e.src.input(x + n0 * x_size, kSrc), wei = e.wei.input(w, kWei, ready.md, ready.data);
     memory dst = e.dst.output(y + n0 * y_size, kDst);
     std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst},
                                             {DNNL_ARG_SCRATCHPAD, scratchpad(e.scratch)}};
@@ -312,40 +351,69 @@ void forward(const Shape& s, const float* x, const float* w, const float* b, flo
 
 void backward(const Shape& s, const float* gy, const float* x, const float* w, float* gx, float* gw, float* gb) {
   const int64_t x_size = s.c * s.h * s.w, y_size = s.o * s.ho * s.wo;
-  const int64_t w_size = s.o * (s.c / s.groups) * s.kh * s.kw, part_size = w_size + s.o;
+  const int64_t w_size = s.o * (s.c / s.groups) * s.kh * s.kw;
   const int chunks = chunk_count(s);
+  const bool need_w = gw || gb;  // grad_b comes with grad_w from oneDNN
+  ReadyWeights ready;
+  // grad_w is summed over the chunks in the primitive's layout, and reordered into Ember's once,
+  // where every chunk size gets the same layout (else each chunk's is reordered before the sum).
+  memory::desc gw_md;
+  bool sum_in_prim = false;
+  as_one_thread([&] {
+    if (gx) make_ready(backward_data_entry(s, s.n / chunks).wei, w, ready);
+    if (need_w) {
+      const Operand& small = backward_weights_entry(s, s.n / chunks, gb != nullptr).diff_wei;
+      const Operand& large = backward_weights_entry(s, (s.n + chunks - 1) / chunks, gb != nullptr).diff_wei;
+      sum_in_prim = !small.same && small.prim == large.prim;
+      gw_md = sum_in_prim ? small.prim : small.user;
+    }
+  });
+  const int64_t gw_floats = int64_t(gw_md.get_size() / sizeof(float)), part_size = gw_floats + s.o;
   // Per-chunk sums of grad_w then grad_b, reduced below in chunk order.
-  std::vector<float> partial(gw || gb ? size_t(chunks * part_size) : 0);
+  // (Reused buffers: allocating megabytes afresh on every call costs a page fault per 4 KiB.)
+  float* partial = need_w ? thread_buffer(kPartial, size_t(chunks * part_size) * sizeof(float)) : nullptr;
   over_chunks(chunks, s.n, [&](int t, int64_t n0, int64_t n) {
     if (gx) {
       const BackwardData& e = backward_data_entry(s, n);
-      memory diff_dst = e.diff_dst.input(gy + n0 * y_size, kDst), wei = e.wei.input(w, kWei);
+      memory diff_dst = e.diff_dst.input(gy + n0 * y_size, kDst);
+      memory wei = e.wei.input(w, kWei, ready.md, ready.data);
       memory diff_src = e.diff_src.output(gx + n0 * x_size, kSrc);
       e.prim.execute(thread_stream(), {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, wei},
                                        {DNNL_ARG_DIFF_SRC, diff_src}, {DNNL_ARG_SCRATCHPAD, scratchpad(e.scratch)}});
       e.diff_src.finish(diff_src, gx + n0 * x_size);
     }
-    if (gw || gb) {
+    if (need_w) {
       const BackwardWeights& e = backward_weights_entry(s, n, gb != nullptr);
-      float* part = partial.data() + t * part_size;
+      float* part = partial + t * part_size;
       memory src = e.src.input(x + n0 * x_size, kSrc), diff_dst = e.diff_dst.input(gy + n0 * y_size, kDst);
-      memory diff_wei = e.diff_wei.output(part, kWei);
+      memory diff_wei = sum_in_prim ? memory(e.diff_wei.prim, cpu_engine(), part) : e.diff_wei.output(part, kWei);
       std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst},
                                               {DNNL_ARG_DIFF_WEIGHTS, diff_wei},
                                               {DNNL_ARG_SCRATCHPAD, scratchpad(e.scratch)}};
-      if (gb) args.insert({DNNL_ARG_DIFF_BIAS, memory(memory::desc({s.o}, dt::f32, tag::x), cpu_engine(), part + w_size)});
+      if (gb) args.insert({DNNL_ARG_DIFF_BIAS, memory(memory::desc({s.o}, dt::f32, tag::x), cpu_engine(), part + gw_floats)});
       e.prim.execute(thread_stream(), args);
-      e.diff_wei.finish(diff_wei, part);
+      if (!sum_in_prim) e.diff_wei.finish(diff_wei, part);
     }
   });
-  if (gw) std::fill(gw, gw + w_size, 0.0f);
-  if (gb) std::fill(gb, gb + s.o, 0.0f);
-  for (int t = 0; t < chunks && !partial.empty(); ++t) {
+  if (!need_w) return;
+  float* total = thread_buffer(kTotal, size_t(part_size) * sizeof(float));
+  std::fill(total, total + part_size, 0.0f);
+  for (int t = 0; t < chunks; ++t) {
     if (s.n * (t + 1) / chunks == s.n * t / chunks) continue;  // an empty chunk wrote nothing
-    const float* part = partial.data() + t * part_size;
-    for (int64_t i = 0; gw && i < w_size; ++i) gw[i] += part[i];
-    for (int64_t o = 0; gb && o < s.o; ++o) gb[o] += part[w_size + o];
+    const float* part = partial + t * part_size;
+    for (int64_t i = 0; i < part_size; ++i) total[i] += part[i];
   }
+  if (gb) std::copy(total + gw_floats, total + part_size, gb);
+  if (!gw) return;
+  if (!sum_in_prim) {
+    std::copy(total, total + w_size, gw);
+    return;
+  }
+  as_one_thread([&] {
+    const Operand& op = backward_weights_entry(s, s.n / chunks, gb != nullptr).diff_wei;
+    memory m(op.prim, cpu_engine(), total), u(op.user, cpu_engine(), gw);
+    op.to_user.execute(thread_stream(), m, u);
+  });
 }
 
 #endif  // EMBER_WITH_DNNL
