@@ -35,7 +35,7 @@ for i in range(1, n + 1):
     e = open(f"{out}/ember.{i}").read()
     m = re.search(r"train ([0-9.]+) s .*test ([0-9.]+) s", e)
     et.append(float(m.group(1))); ee.append(float(m.group(2)))
-    ea.append(float(re.search(r"\(([0-9.]+)%\)", e).group(1)))
+    ea.append(float(re.search(r"Accuracy: [0-9]+/[0-9]+ \(([0-9.]+)%\)", e).group(1)))  # not the progress lines' (0%)
     er.append(float(re.search(r"peak_rss_mb (\d+)", open(f"{out}/ember_rss.{i}").read()).group(1)) / 1024)
     t = open(f"{out}/torch.{i}").read()
     m = re.search(r"train_s ([0-9.]+) test_s ([0-9.]+) accuracy ([0-9.]+)", t)
