@@ -265,12 +265,14 @@ const BackwardWeights& backward_weights_entry(const Shape& s, int64_t n, bool bi
 }
 
 // Chunks of the batch (see the top of the file): a function of the shape alone up to 8 threads.
-// Each chunk's call reorders the weights and pays oneDNN's fixed costs, which at deep layers' small
-// maps outweigh the arithmetic: a chunk gets at least kChunkPixels output pixels per channel
-// (ResNet's 512 channels at 1x1, batch 64: 2 chunks, 1.4x faster on one thread than 8 chunks), and
-// at least 2 chunks, so that two threads have work.
+// Each chunk's call reorders activations and pays oneDNN's fixed costs, and a smaller batch
+// blocks less well: a chunk gets at least kChunkPixels output pixels per channel, and there are at
+// least 2 chunks, so that two threads have work. At batch 64 that is 8 chunks for maps of 16x16 and
+// up, 2 for 8x8 and smaller (measured on one thread, CPU time: ResNet's 256 -> 512 stride-2 conv at
+// 8x8 -> 4x4 takes 115 ms in 2 chunks, 150 ms in 8; the 512 x 512 one at 1x1 40 ms in 8, 33 in 2).
+// The price: a machine with more than two cores runs those small-map layers on two threads.
 constexpr int kChunks = 8;
-constexpr int64_t kChunkPixels = 128;
+constexpr int64_t kChunkPixels = 2048;
 int chunk_count(const Shape& s) {
   const int64_t flops = s.n * s.o * (s.c / s.groups) * s.kh * s.kw * s.ho * s.wo;
   if (flops < (int64_t(1) << 18)) return 1;
