@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "ember/core/cpu/dnnl_conv.h"
 #include "ember/core/ops.h"
 #include "ember/core/parallel.h"
 
@@ -136,6 +137,9 @@ int main(int argc, char** argv) {
     } else usage("unknown option " + flag);
   }
   set_num_threads(threads);
+  const char* method = std::getenv("EMBER_CONV");
+  std::printf("ember conv2d: oneDNN %s in this build, EMBER_CONV=%s\n", dnnl_conv::compiled() ? "on" : "off",
+              method && *method ? method : "(unset: the rule of core/cpu/dnnl_conv.cpp)");
   std::ifstream file(cases_path);
   if (!file) usage("cannot read " + cases_path);
   Generator gen(0);

@@ -34,6 +34,7 @@ for t in $thread_counts; do
     --threads "$t" ${BENCH_ARGS:-} >"$out/torch.$t"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+grep -m1 "^ember conv2d:" "$out/ember.${thread_counts%% *}" || true
 first=${thread_counts%% *}
 fair=1
 peer_fair_or_explain "$out/torch.$first" || fair=0
