@@ -16,6 +16,8 @@ import time
 import torch
 import torch.nn.functional as F
 
+from torch_peer import print_peer
+
 
 def make_cases():
     g = torch.Generator().manual_seed(0)
@@ -64,6 +66,7 @@ def main():
     ap.add_argument("--stat", choices=["median", "min"], default="median")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    print_peer()
     only = set(filter(None, args.only.split(",")))
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     for name, fwd, leaves in make_cases():

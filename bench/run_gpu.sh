@@ -35,6 +35,8 @@ echo "== MNISTNet epoch, data resident on the GPU, batch 64"
 "$build/bin/bench_gpu" --data "$data" --epochs "$epochs" | tee "$build.bench_ember.txt" || status=1
 "$build/bin/bench_gpu" --data "$data" --epochs "$epochs" --no-cudnn | sed 's/^ember_epoch_s/ember_no_cudnn_epoch_s/' \
   | tee "$build.bench_ember_nocudnn.txt" || status=1
+# The peer runs on the GPU (cuBLAS, cuDNN): its CPU BLAS, printed for the record, does not enter the ratio.
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$python" "$root/bench/torch_peer.py" | sed 's/^peer /pytorch peer: /' || true
 "$python" "$root/bench/bench_gpu.py" --data "$data" --epochs "$epochs" | tee "$build.bench_torch.txt" || status=1
 "$python" - "$build" <<'PY'
 import re, sys

@@ -12,7 +12,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$root/build}
 dir=${DIR:-$build/bench-io-files}
 bench=$build/bin/bench_io
-py=/usr/bin/python3
+# shellcheck source=bench/peer.sh
+source "$root/bench/peer.sh"
+py=("${peer_python[@]}")
 [ -x "$bench" ] || { echo "run_io.sh: $bench not found: cmake --build $build --target bench_io" >&2; exit 2; }
 mkdir -p "$dir"
 log=$(mktemp)
@@ -22,11 +24,15 @@ for r in $(seq "$rounds"); do
   echo "round $r/$rounds" >&2
   "$bench" --dir "$dir" --warmup 1 --repeats 1 | sed -n 's/^\(save_nosync\|save\|load\) /ember_\1 /p; s/^disk_direct /disk_direct /p' >>"$log"
   "$bench" --load-only "$dir/bench_io.ember" | sed 's/^/ember_/' >>"$log"
-  "$py" "$root/bench/bench_io.py" --dir "$dir" --warmup 1 --repeats 1 | sed -n 's/^\(save_fsync\|save\|load\) /torch_\1 /p' >>"$log"
-  "$py" "$root/bench/bench_io.py" --load-only "$dir/bench_io.pt" | sed 's/^/torch_/' >>"$log"
+  "${py[@]}" "$root/bench/bench_io.py" --dir "$dir" --warmup 1 --repeats 1 | sed -n 's/^\(save_fsync\|save\|load\) /torch_\1 /p' >>"$log"
+  "${py[@]}" "$root/bench/bench_io.py" --load-only "$dir/bench_io.pt" | sed 's/^/torch_/' >>"$log"
 done
 
-"$py" - "$log" <<'PY'
+# Save and load do no matrix products, so the BLAS torch loaded does not enter these ratios: the
+# peer line is printed for the record only.
+"${py[@]}" "$root/bench/torch_peer.py" | sed 's/^peer /pytorch peer: /'
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+/usr/bin/python3 - "$log" <<'PY'
 import statistics, sys
 vals = {}
 for line in open(sys.argv[1]):

@@ -16,6 +16,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from torch_peer import print_peer
+
 
 def read_idx(path):
     with open(path, "rb") as f:
@@ -60,6 +62,7 @@ def main():
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
+    print_peer()
     tr_x = read_idx(os.path.join(a.data, "train-images-idx3-ubyte"))
     tr_y = read_idx(os.path.join(a.data, "train-labels-idx1-ubyte")).astype(np.int64)
     if a.train_size > 0:

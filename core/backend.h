@@ -235,6 +235,26 @@ class Backend {
     (void)x, (void)args, (void)cols;
     EMBER_FAIL("im2col (conv2d with dilation or groups, conv1d): no kernel for ", name(), " tensors");
   }
+  // conv2d with dilation and groups on a tuned library (oneDNN on the CPU), where the backend has one:
+  // conv2d_general_supported says, by a fixed rule of shape and dtype, whether it takes this case;
+  // the pair then computes it as conv2d_forward and conv2d_backward do (y's shape is the output's).
+  // Elsewhere the op runs im2col + GEMM. x: (N, C, H, W), w: (O, C / groups, kh, kw) -> y: (N, O, Ho, Wo)
+  virtual bool conv2d_general_supported(const Tensor& x, const Tensor& w, const Window2dArgs& args,
+                                        int64_t groups) {
+    (void)x, (void)w, (void)args, (void)groups;
+    return false;
+  }
+  virtual void conv2d_general_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Window2dArgs& args,
+                                      int64_t groups, Tensor& y) {
+    (void)x, (void)w, (void)b, (void)args, (void)groups, (void)y;
+    EMBER_FAIL("conv2d (dilation, groups): no library kernel for ", name(), " tensors");
+  }
+  virtual void conv2d_general_backward(const Tensor& grad_y, const Tensor& x, const Tensor& w,
+                                       const Window2dArgs& args, int64_t groups, Tensor& grad_x, Tensor& grad_w,
+                                       Tensor& grad_b) {
+    (void)grad_y, (void)x, (void)w, (void)args, (void)groups, (void)grad_x, (void)grad_w, (void)grad_b;
+    EMBER_FAIL("conv2d (dilation, groups): no library kernel for ", name(), " tensors");
+  }
   // The adjoint: x (N, C, H, W) = sum of the columns back into their windows (written whole).
   virtual void col2im(const Tensor& cols, const Window2dArgs& args, Tensor& x) {
     (void)cols, (void)args, (void)x;

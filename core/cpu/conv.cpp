@@ -12,6 +12,9 @@
 // threads take dynamically, so a thread the OS pauses does not hold the others up. grad_w and
 // grad_b are summed per chunk and the chunks reduced in order: results are bit-identical from run
 // to run, and across thread counts up to kChunks.
+//
+// In builds with oneDNN, float32 shapes that dnnl_conv::chosen() picks run there instead (see
+// dnnl_conv.cpp); these kernels are then the reference its tests compare against.
 #include <algorithm>
 #include <bit>
 #include <cstdint>
@@ -20,6 +23,7 @@
 #include <vector>
 
 #include "ember/core/cpu/cpu_backend.h"
+#include "ember/core/cpu/dnnl_conv.h"
 #include "ember/core/parallel.h"
 
 // These vectors only pass between functions of this file; GCC's note that their ABI differs with
@@ -500,9 +504,68 @@ T* ptr_or_null(const Tensor& t) {
 
 }  // namespace
 
+// The shape as dnnl_conv.h takes it (dilation 1, one group).
+dnnl_conv::Shape dnnl_shape(const Tensor& x, const Tensor& w, const Conv2dArgs& a) {
+  const int64_t ho = (x.size(2) + 2 * a.padding.h - w.size(2)) / a.stride.h + 1;
+  const int64_t wo = (x.size(3) + 2 * a.padding.w - w.size(3)) / a.stride.w + 1;
+  return {x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), w.size(2), w.size(3), 1,
+          a.stride.h, a.stride.w, a.padding.h, a.padding.w, 1, 1, ho, wo};
+}
+
 // x: (N, C, H, W), w: (O, C, kh, kw), b: (O) or undefined -> y: (N, O, Ho, Wo)
 void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& args,
                                 Tensor& y) {
+  if (x.dtype() == DType::Float32) {
+    const dnnl_conv::Shape s = dnnl_shape(x, w, args);
+    if (dnnl_conv::chosen(s))
+      return dnnl_conv::forward(s, ptr_or_null<float>(x), ptr_or_null<float>(w), ptr_or_null<float>(b),
+                                ptr_or_null<float>(y));
+  }
+  conv2d_forward_direct(x, w, b, args, y);
+}
+
+// grad_y: (N, O, Ho, Wo) -> grad_x: (N, C, H, W), grad_w: (O, C, kh, kw), grad_b: (O); each optional.
+void CpuBackend::conv2d_backward(const Tensor& grad_y, const Tensor& x, const Tensor& w, const Conv2dArgs& args,
+                                 Tensor& grad_x, Tensor& grad_w, Tensor& grad_b) {
+  if (x.dtype() == DType::Float32) {
+    const dnnl_conv::Shape s = dnnl_shape(x, w, args);
+    if (dnnl_conv::chosen(s))
+      return dnnl_conv::backward(s, ptr_or_null<float>(grad_y), ptr_or_null<float>(x), ptr_or_null<float>(w),
+                                 ptr_or_null<float>(grad_x), ptr_or_null<float>(grad_w), ptr_or_null<float>(grad_b));
+  }
+  conv2d_backward_direct(grad_y, x, w, args, grad_x, grad_w, grad_b);
+}
+
+// With dilation and groups: only through oneDNN (the op runs im2col + GEMM where it is not chosen).
+dnnl_conv::Shape dnnl_shape(const Tensor& x, const Tensor& w, const Window2dArgs& a, int64_t groups) {
+  const int64_t ho = (x.size(2) + 2 * a.padding.h - a.dilation.h * (w.size(2) - 1) - 1) / a.stride.h + 1;
+  const int64_t wo = (x.size(3) + 2 * a.padding.w - a.dilation.w * (w.size(3) - 1) - 1) / a.stride.w + 1;
+  return {x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), w.size(2), w.size(3), groups,
+          a.stride.h, a.stride.w, a.padding.h, a.padding.w, a.dilation.h, a.dilation.w, ho, wo};
+}
+
+bool CpuBackend::conv2d_general_supported(const Tensor& x, const Tensor& w, const Window2dArgs& args,
+                                          int64_t groups) {
+  return x.dtype() == DType::Float32 && dnnl_conv::chosen(dnnl_shape(x, w, args, groups));
+}
+
+void CpuBackend::conv2d_general_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Window2dArgs& args,
+                                        int64_t groups, Tensor& y) {
+  EMBER_CHECK(conv2d_general_supported(x, w, args, groups), "conv2d (dilation, groups): not a oneDNN case");
+  dnnl_conv::forward(dnnl_shape(x, w, args, groups), ptr_or_null<float>(x), ptr_or_null<float>(w),
+                     ptr_or_null<float>(b), ptr_or_null<float>(y));
+}
+
+void CpuBackend::conv2d_general_backward(const Tensor& grad_y, const Tensor& x, const Tensor& w,
+                                         const Window2dArgs& args, int64_t groups, Tensor& grad_x, Tensor& grad_w,
+                                         Tensor& grad_b) {
+  EMBER_CHECK(conv2d_general_supported(x, w, args, groups), "conv2d (dilation, groups): not a oneDNN case");
+  dnnl_conv::backward(dnnl_shape(x, w, args, groups), ptr_or_null<float>(grad_y), ptr_or_null<float>(x),
+                      ptr_or_null<float>(w), ptr_or_null<float>(grad_x), ptr_or_null<float>(grad_w),
+                      ptr_or_null<float>(grad_b));
+}
+
+void conv2d_forward_direct(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& args, Tensor& y) {
   dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
     using T = decltype(tag);
     conv_forward<T>(geometry<T>(x, w, args), ptr_or_null<T>(x), ptr_or_null<T>(w), ptr_or_null<T>(b),
@@ -510,9 +573,8 @@ void CpuBackend::conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& 
   });
 }
 
-// grad_y: (N, O, Ho, Wo) -> grad_x: (N, C, H, W), grad_w: (O, C, kh, kw), grad_b: (O); each optional.
-void CpuBackend::conv2d_backward(const Tensor& grad_y, const Tensor& x, const Tensor& w, const Conv2dArgs& args,
-                                 Tensor& grad_x, Tensor& grad_w, Tensor& grad_b) {
+void conv2d_backward_direct(const Tensor& grad_y, const Tensor& x, const Tensor& w, const Conv2dArgs& args,
+                            Tensor& grad_x, Tensor& grad_w, Tensor& grad_b) {
   dispatch_floating(x.dtype(), "conv2d_backward", [&](auto tag) {
     using T = decltype(tag);
     conv_backward<T>(geometry<T>(x, w, args), ptr_or_null<T>(grad_y), ptr_or_null<T>(x), ptr_or_null<T>(w),

@@ -70,6 +70,12 @@ class CpuBackend final : public Backend {
   void scatter_add(const Tensor& src, int64_t dim, const Tensor& index, Tensor& out) override;
   // core/cpu/window.cpp
   void im2col(const Tensor& x, const Window2dArgs& args, Tensor& cols) override;
+  // core/cpu/conv.cpp: oneDNN where dnnl_conv::chosen() takes the shape.
+  bool conv2d_general_supported(const Tensor& x, const Tensor& w, const Window2dArgs& args, int64_t groups) override;
+  void conv2d_general_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Window2dArgs& args,
+                              int64_t groups, Tensor& y) override;
+  void conv2d_general_backward(const Tensor& grad_y, const Tensor& x, const Tensor& w, const Window2dArgs& args,
+                               int64_t groups, Tensor& grad_x, Tensor& grad_w, Tensor& grad_b) override;
   void col2im(const Tensor& cols, const Window2dArgs& args, Tensor& x) override;
   void max_pool2d_general(const Tensor& x, const Window2dArgs& args, Tensor& y, Tensor& indices) override;
   void avg_pool2d_forward(const Tensor& x, const Window2dArgs& args, Tensor& y) override;
@@ -79,5 +85,11 @@ class CpuBackend final : public Backend {
 };
 
 CpuBackend& cpu_backend();
+
+// Ember's own conv2d kernels (core/cpu/conv.cpp), whichever method CpuBackend::conv2d_forward and
+// conv2d_backward pick for a shape: the reference the oneDNN path is tested against.
+void conv2d_forward_direct(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dArgs& args, Tensor& y);
+void conv2d_backward_direct(const Tensor& grad_y, const Tensor& x, const Tensor& w, const Conv2dArgs& args,
+                            Tensor& grad_x, Tensor& grad_w, Tensor& grad_b);
 
 }  // namespace ember

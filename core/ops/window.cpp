@@ -52,6 +52,43 @@ Tensor batched4(const Tensor& x, const char* op, bool& batched) {
 }
 }  // namespace
 
+namespace {
+// x: (N, C, H, W) -> (N, O, Ho, Wo) by im2col and batched matrix products (autograd through them).
+Tensor conv2d_im2col(const Tensor& x, const Tensor& weight, const Tensor& bias, const Window2dArgs& a,
+                     int64_t groups, int64_t ho, int64_t wo) {
+  const int64_t N = x.size(0), C = x.size(1), O = weight.size(0), G = groups;
+  const int64_t K = (C / G) * a.kernel.h * a.kernel.w, L = ho * wo;
+  Tensor cols = unfold(x, a, ho, wo).reshape({N, G, K, L});
+  // (G, O / G, K) @ (N, G, K, L) -> (N, G, O / G, L)
+  Tensor y = matmul(weight.reshape({G, O / G, K}), cols).reshape({N, O, ho, wo});
+  if (bias.defined()) y = add(y, bias.reshape({O, 1, 1}));
+  return y;
+}
+
+// The same on the backend's library kernels (oneDNN on the CPU), with their backward.
+Tensor conv2d_library(const Tensor& x, const Tensor& weight, const Tensor& bias, const Window2dArgs& a,
+                      int64_t groups, int64_t ho, int64_t wo) {
+  Tensor y = empty({x.size(0), weight.size(0), ho, wo}, x.dtype(), x.device());
+  if (y.numel() > 0) backend(x.device()).conv2d_general_forward(x, weight, bias, a, groups, y);
+  const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
+  const bool need_b = bias.defined() && bias.requires_grad();
+  return record("conv2d", y, {x, weight, bias},
+                [x = x.detach(), w = weight.detach(), a, groups, need_x, need_w, need_b](const Tensor& gy)
+                    -> std::vector<Tensor> {
+                  Tensor gx = need_x ? empty(x.shape(), x.dtype(), x.device()) : Tensor();
+                  Tensor gw = need_w ? empty(w.shape(), w.dtype(), w.device()) : Tensor();
+                  Tensor gb = need_b ? empty({w.size(0)}, w.dtype(), w.device()) : Tensor();
+                  if (gy.numel() > 0) {
+                    backend(x.device()).conv2d_general_backward(gy, x, w, a, groups, gx, gw, gb);
+                  } else {  // an empty batch contributes nothing
+                    for (Tensor* t : {&gx, &gw, &gb})
+                      if (t->defined()) t->zero_();
+                  }
+                  return {gx, gw, gb};
+                });
+}
+}  // namespace
+
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, IntPair stride, IntPair padding,
               IntPair dilation, int64_t groups) {
   check_float(x, "conv2d", "the input");
@@ -80,11 +117,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, IntPair
   EMBER_CHECK(ho > 0 && wo > 0, "conv2d: kernel ", pair_str(a.kernel), " dilated by ", pair_str(dilation),
               " is larger than the padded input ",
               shape_str({x.size(2) + 2 * padding.h, x.size(3) + 2 * padding.w}), " (input ", shape_str(x.shape()), ")");
-  const int64_t N = x.size(0), G = groups, K = (C / G) * a.kernel.h * a.kernel.w, L = ho * wo;
-  Tensor cols = unfold(x, a, ho, wo).reshape({N, G, K, L});
-  // (G, O / G, K) @ (N, G, K, L) -> (N, G, O / G, L)
-  Tensor y = matmul(weight.reshape({G, O / G, K}), cols).reshape({N, O, ho, wo});
-  if (bias.defined()) y = add(y, bias.reshape({O, 1, 1}));
+  Tensor y = backend(x.device()).conv2d_general_supported(x, weight, a, groups)
+                 ? conv2d_library(x, weight, bias, a, groups, ho, wo)
+                 : conv2d_im2col(x, weight, bias, a, groups, ho, wo);
   if (trace::active())
     trace::op("conv2d", {x, weight, bias}, y,
               {trace::Attr::is("strides", pair_list(stride)), trace::Attr::is("pads", pads_list(padding)),
