@@ -17,6 +17,7 @@
 #include "ember/core/shape.h"
 #include "ember/core/tensor.h"
 #include "ember/core/value.h"
+#include "ember/core/value_reader.h"
 
 // nn: modules and layers
 #include "ember/nn/functional.h"
