@@ -47,3 +47,6 @@
 #include "ember/io/interop/safetensors.h"
 #include "ember/io/interop/serialize.h"
 #include "ember/io/onnx/export.h"
+
+// train: a whole training run's checkpoint (model, optimizer, scheduler, loaders, generators)
+#include "ember/train/checkpoint.h"

@@ -4,6 +4,7 @@
 # build tree: <build>/ember-layers/<layer>/ember/<folder>/<file>.h -> the source file.
 #
 #   core <- nn, optim, io, data <- io/interop <- io/onnx (which needs nn too)
+#   nn, optim, data, io/interop <- train (a whole training run's checkpoint)
 #
 # Headers listed in EMBER_PRIVATE_HEADERS (the kernel interface, the CPU kernels, the file
 # formats' internals) are in the layer trees, so the library builds against them, but not in the
