@@ -20,6 +20,7 @@
 #include "ember/core/shape.h"
 #include "ember/core/tensor.h"
 #include "ember/core/value.h"
+#include "ember/core/value_reader.h"
 
 // nn: modules and layers
 #include "ember/nn/activation.h"
@@ -59,3 +60,6 @@
 #include "ember/io/interop/safetensors.h"
 #include "ember/io/interop/serialize.h"
 #include "ember/io/onnx/export.h"
+
+// train: a whole training run's checkpoint (model, optimizer, scheduler, loaders, generators)
+#include "ember/train/checkpoint.h"

@@ -4,6 +4,7 @@
 # build tree: <build>/ember-layers/<layer>/ember/<folder>/<file>.h -> the source file.
 #
 #   core <- nn, optim, io, data <- io/interop <- io/onnx (which needs nn too)
+#   nn, optim, data, io/interop <- train (a whole training run's checkpoint)
 #
 # Every header is in its layer's tree, so the library builds against it. The public tree that users
 # compile against, and that `cmake --install` copies, holds exactly the headers that ember.h (the

@@ -1,7 +1,13 @@
 #include "ember/core/generator.h"
 
+#include <bit>
+
 #include <cmath>
 #include <numbers>
+
+#include "ember/core/error.h"
+#include "ember/core/value.h"
+#include "ember/core/value_reader.h"
 
 namespace ember {
 
@@ -46,6 +52,21 @@ uint64_t Generator::next_below(uint64_t n) {
 Generator& default_generator() {
   static Generator g;
   return g;
+}
+
+Value Generator::state_value(const GeneratorState& s) {
+  return Value::dict({{"seed", std::bit_cast<int64_t>(s.seed)}, {"offset", std::bit_cast<int64_t>(s.offset)}});
+}
+
+GeneratorState Generator::state_from(const ValueReader& r) {
+  return {std::bit_cast<uint64_t>(r.integer("seed")), std::bit_cast<uint64_t>(r.integer("offset"))};
+}
+
+Value Generator::state_dict() const { return state_value(state_); }
+
+void Generator::load_state_dict(const Value& state) {
+  EMBER_CHECK(state.is_dict(), "Generator.load_state_dict: expected a dict {seed, offset}, found a ", state.kind_name());
+  set_state(state_from(ValueReader(state, "Generator.load_state_dict: ")));
 }
 
 }  // namespace ember

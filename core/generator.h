@@ -7,6 +7,9 @@
 
 namespace ember {
 
+class Value;
+class ValueReader;
+
 struct GeneratorState {
   uint64_t seed = 0;
   uint64_t offset = 0;  // 32-bit values drawn so far
@@ -21,6 +24,14 @@ class Generator {
   uint64_t seed() const { return state_.seed; }
   GeneratorState state() const { return state_; }
   void set_state(const GeneratorState& s) { state_ = s; cached_block_ = ~0ULL; }
+  // The state as a checkpoint's value tree, {"seed", "offset"}, each word as its int64 bit pattern
+  // (the tree has no unsigned integers), and back; a wrong entry throws naming it.
+  Value state_dict() const;
+  void load_state_dict(const Value& state);
+  // The same encoding for a state held elsewhere (a DataLoader's epoch start): state_value(s) is
+  // what state_dict() writes, and state_from reads the dict `r` is over.
+  static Value state_value(const GeneratorState& s);
+  static GeneratorState state_from(const ValueReader& r);
 
   uint32_t next_u32();
   uint64_t next_u64() { uint64_t hi = next_u32(); return (hi << 32) | next_u32(); }

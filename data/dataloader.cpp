@@ -1,7 +1,8 @@
 #include "ember/data/dataloader.h"
 
+#include "ember/core/value_reader.h"
+
 #include <algorithm>
-#include <bit>
 #include <numeric>
 
 namespace ember::data {
@@ -93,8 +94,7 @@ Value DataLoader::state_dict() const {
   DataLoaderState s = state();
   return Value::dict({{"epoch", s.epoch},
                       {"batch", s.batch},
-                      {"generator", Value::dict({{"seed", std::bit_cast<int64_t>(s.generator.seed)},
-                                                 {"offset", std::bit_cast<int64_t>(s.generator.offset)}})},
+                      {"generator", Generator::state_value(s.generator)},
                       {"dataset_size", s.dataset_size},
                       {"batch_size", s.batch_size}});
 }
@@ -102,19 +102,14 @@ Value DataLoader::state_dict() const {
 void DataLoader::load_state_dict(const Value& v) {
   const char* where = "DataLoader.load_state_dict: ";
   EMBER_CHECK(v.is_dict(), where, "expected a dict, found a ", v.kind_name());
-  auto integer = [&](const Value& d, const char* key) {
-    EMBER_CHECK(d.contains(key), where, "missing \"", key, "\"");
-    EMBER_CHECK(d.at(key).is_int(), where, "\"", key, "\" must be an int, found a ", d.at(key).kind_name());
-    return d.at(key).as_int();
-  };
+  ValueReader r(v, where);
   DataLoaderState s;
-  s.epoch = integer(v, "epoch");
-  s.batch = integer(v, "batch");
+  s.epoch = r.integer("epoch");
+  s.batch = r.integer("batch");
   EMBER_CHECK(v.contains("generator") && v.at("generator").is_dict(), where, "\"generator\" must be a dict {seed, offset}");
-  s.generator = {std::bit_cast<uint64_t>(integer(v.at("generator"), "seed")),
-                 std::bit_cast<uint64_t>(integer(v.at("generator"), "offset"))};
-  if (v.contains("dataset_size")) s.dataset_size = integer(v, "dataset_size");
-  if (v.contains("batch_size")) s.batch_size = integer(v, "batch_size");
+  s.generator = Generator::state_from(r.child("generator"));
+  if (r.has("dataset_size")) s.dataset_size = r.integer("dataset_size");
+  if (r.has("batch_size")) s.batch_size = r.integer("batch_size");
   set_state(s);
 }
 

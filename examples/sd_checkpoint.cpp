@@ -11,7 +11,6 @@
 
 #include "examples/flags.h"
 #include "examples/sd_common.h"
-#include "examples/training_state.h"
 #include "ember/io/interop/serialize.h"
 #include "ember/optim/sgd.h"
 
@@ -44,9 +43,7 @@ int main(int argc, char** argv) {
       Value ckpt = load(resume);
       model.load_state_dict(ckpt.at("model_state_dict").to_state_dict());
       optimizer.load_state_dict(ckpt.at("optimizer_state_dict"));
-      const Value& pos = ckpt.at("data_loader");  // where the shuffled batches were
-      loader.set_state({pos.at("epoch").as_int(), pos.at("batch").as_int(),
-                        examples::generator_from(pos.at("generator"))});
+      loader.load_state_dict(ckpt.at("data_loader"));  // where the shuffled batches were
       start = ckpt.at("epoch").as_int();
       loss = ckpt.at("loss").as_double();
       best = ckpt.at("best_val_accuracy").as_double();
@@ -62,7 +59,6 @@ int main(int argc, char** argv) {
       std::printf("epoch %lld: train loss %.4f, val accuracy %.2f%%", (long long)epoch + 1, loss, acc);
       // [save]
       auto checkpoint = [&] {
-        data::DataLoaderState pos = loader.state();
         return Value::dict({
             {"epoch", epoch + 1},
             {"model_state_dict", Value(model.state_dict())},
@@ -70,8 +66,7 @@ int main(int argc, char** argv) {
             {"loss", loss},
             {"val_accuracy", acc},
             {"best_val_accuracy", std::max(best, acc)},
-            {"data_loader", Value::dict({{"epoch", pos.epoch}, {"batch", pos.batch},
-                                         {"generator", examples::generator_value(pos.generator)}})},
+            {"data_loader", loader.state_dict()},  // where the shuffled batches are
         });
       };
       if ((epoch + 1) % every == 0) {

@@ -24,13 +24,13 @@
 #include "examples/flags.h"
 #include "examples/metrics.h"
 #include "examples/models.h"
-#include "examples/training_state.h"
 #include "ember/io/atomic_file.h"
 #include "ember/io/interop/serialize.h"
 #include "ember/io/onnx/export.h"
 #include "ember/optim/adam.h"
 #include "ember/optim/lr_scheduler.h"
 #include "ember/optim/sgd.h"
+#include "ember/train/checkpoint.h"
 
 using namespace ember;
 
@@ -218,6 +218,38 @@ void adopt_recipe(Config& c, const Value& saved, const examples::Flags& f) {
   if (!f.given("--test-batch-size")) c.test_batch_size = saved.at("test_batch_size").as_int();
 }
 
+// The checkpoint's entries that are train_mnist's own (the library checks the rest): the last
+// loss, the best accuracy and the recipe, in the ranges of the flags that set it.
+void check_checkpoint(const Value& ckpt, const std::string& path) {
+  train::check_training_checkpoint(ckpt, path, {"scheduler_state_dict", "data_loader", "config"},
+                                   "to start from a model's weights only, use --load");
+  constexpr int64_t kMaxCount = int64_t(1) << 53, kMaxInt = int64_t(1) << 62;
+  constexpr double kMaxRate = 1e6;
+  ValueReader r = train::checkpoint_reader(ckpt, path);
+  // "loss" is a record of the last batch (NaN where a run diverged), not an input of the next step.
+  if (!r.at("loss").is_number()) r.fail(r.label("loss"), "a number", r.found(r.at("loss")));
+  r.number_in("best_accuracy", -1, 100);  // percent; -1 before the first evaluation
+  r.one_of("config/dataset", {"mnist", "fashion-mnist"});
+  r.one_of("config/model", {"mnistnet", "mnistnet-bn"});
+  int64_t epoch = ckpt.at("epoch").as_int(), epochs = r.integer("config/epochs", 0, kMaxCount);
+  EMBER_CHECK(epoch <= epochs, path, ": \"epoch\" (", epoch, ") is past \"config/epochs\" (", epochs, ")");
+  r.integer("config/batch_size", 1, kMaxInt);
+  r.integer("config/test_batch_size", 1, kMaxInt);
+  r.number_in("config/lr", 0, kMaxRate);
+  r.number_in("config/momentum", 0, kMaxRate);
+  r.flag("config/nesterov");
+  r.number_in("config/weight_decay", 0, kMaxRate);
+  r.integer("config/step_size", 1, kMaxCount);
+  r.number_in("config/gamma", 0, kMaxRate, /*open_low=*/true);
+  r.flag("config/shuffle");
+  // Recorded since train_mnist learnt other optimizers and schedulers; older checkpoints lack them.
+  if (r.has("config/optimizer")) r.one_of("config/optimizer", {"sgd", "adam", "adamw"});
+  if (r.has("config/scheduler")) r.one_of("config/scheduler", {"step", "cosine", "onecycle"});
+  r.integer("config/seed", INT64_MIN, INT64_MAX);
+  r.integer("config/train_size", 0, kMaxInt);
+  if (r.has("config/threads")) r.integer("config/threads", 0, 1024);
+}
+
 // The folder read: --data, else the dataset's own folder (where scripts/get_data.sh puts it). The
 // loaders refuse a folder that holds the other dataset's published files.
 std::string data_folder(const Config& c, const examples::Flags& f) {
@@ -310,7 +342,7 @@ int run(int argc, char** argv) {
   Value resume_from;
   if (!c.resume.empty()) {
     resume_from = load(c.resume, "cpu");
-    examples::check_training_checkpoint(resume_from, c.resume);
+    check_checkpoint(resume_from, c.resume);
     adopt_recipe(c, resume_from.at("config"), flags);
   }
   Device device(c.device);
@@ -350,21 +382,35 @@ int run(int argc, char** argv) {
     scheduler_ptr = std::make_unique<optim::StepLR>(optimizer, c.step_size, c.gamma);
   optim::LRScheduler& scheduler = *scheduler_ptr;
 
-  examples::TrainingState st;
+  // Where the loop is; the checkpoint counts the epochs completed (ckpt.epoch) and the steps.
+  struct {
+    int64_t epoch = 0;         // the epoch in progress (0-based)
+    double last_loss = 0;      // the last training batch's loss
+    double best_accuracy = -1;
+  } st;
+  train::TrainingCheckpoint ckpt(*model, optimizer);
+  ckpt.scheduler(scheduler).loader(loader);
   if (!c.load.empty()) {
-    model->load_state_dict(examples::model_state_from(load(c.load, "cpu"), c.load));
+    model->load_state_dict(train::model_state_from(load(c.load, "cpu"), c.load));
     std::cout << "Loaded model weights from " << c.load << "\n";
   }
   if (!resume_from.is_none()) {
-    st = examples::restore_training(resume_from, *model, optimizer, scheduler, loader);
-    std::cout << "Resumed from " << c.resume << " at epoch " << st.epoch << ", step " << st.step << "\n";
+    ckpt.restore(resume_from, c.resume);
+    st.epoch = ckpt.epoch;
+    st.last_loss = resume_from.at("loss").as_double();
+    st.best_accuracy = resume_from.at("best_accuracy").as_double();
+    std::cout << "Resumed from " << c.resume << " at epoch " << st.epoch << ", step " << ckpt.step << "\n";
   }
   if (!c.checkpoint_dir.empty()) std::filesystem::create_directories(c.checkpoint_dir);
   auto save_checkpoint = [&](const std::string& file, const EvalResult* eval) {
     std::string path = (std::filesystem::path(c.checkpoint_dir) / file).string();
-    save(examples::training_checkpoint(st, *model, optimizer, scheduler, loader, recipe(c), eval ? eval->accuracy() : -1,
-                                       eval ? eval->loss : -1),
-         path);
+    ckpt.values = Value::dict({{"loss", st.last_loss},
+                               {"accuracy", eval ? Value(eval->accuracy()) : Value()},
+                               {"test_loss", eval ? Value(eval->loss) : Value()},
+                               {"best_accuracy", st.best_accuracy},
+                               {"config", recipe(c)}})
+                      .as_dict();
+    ckpt.save(path);
     return path;
   };
 
@@ -383,7 +429,7 @@ int run(int argc, char** argv) {
   std::unique_ptr<examples::MetricsLog> metrics;
   if (!c.metrics.empty()) {
     metrics = std::make_unique<examples::MetricsLog>(c.metrics);
-    metrics->open(!resume_from.is_none(), st.step, st.completed);
+    metrics->open(!resume_from.is_none(), ckpt.step, ckpt.epoch);
   }
   const int64_t train_n = training ? train_set->size() : 0;
   double epoch_lr = training ? optimizer.lr(0) : c.lr;
@@ -393,7 +439,7 @@ int run(int argc, char** argv) {
   for (; training && st.epoch < c.epochs; ++st.epoch) {
     auto t0 = std::chrono::steady_clock::now();
     int64_t images = 0;
-    st.completed = st.epoch;
+    ckpt.epoch = st.epoch;
     // A step checkpoint taken after an epoch's last batch resumes with that epoch trained but not yet closed.
     bool trained = loader.epoch() > st.epoch;
     if (!trained) {
@@ -408,7 +454,7 @@ int run(int argc, char** argv) {
         loss.backward();
         optimizer.step();
         if (per_batch) scheduler.step();
-        ++st.step;
+        ++ckpt.step;
         st.last_loss = loss.item();
         images += b.target.numel();
         bar.update(batch_idx + 1, b.target.numel());
@@ -422,7 +468,7 @@ int run(int argc, char** argv) {
           if (metrics) {
             examples::MetricsRow row;
             row.epoch = st.epoch + 1;
-            row.step = st.step;
+            row.step = ckpt.step;
             row.samples = st.epoch * train_n + std::min(seen + b.target.numel(), train_n);
             row.loss = st.last_loss;
             row.lr = lr;
@@ -430,9 +476,9 @@ int run(int argc, char** argv) {
             metrics->write(row);
           }
         }
-        if (c.save_every_steps > 0 && st.step % c.save_every_steps == 0 && !c.checkpoint_dir.empty()) {
+        if (c.save_every_steps > 0 && ckpt.step % c.save_every_steps == 0 && !c.checkpoint_dir.empty()) {
           bar.clear();
-          std::cout << "Saved " << save_checkpoint("checkpoint_step_" + std::to_string(st.step) + ".ember", nullptr)
+          std::cout << "Saved " << save_checkpoint("checkpoint_step_" + std::to_string(ckpt.step) + ".ember", nullptr)
                     << "\n";
         }
       }
@@ -453,7 +499,7 @@ int run(int argc, char** argv) {
       examples::MetricsRow row;
       row.epoch_row = true;
       row.epoch = st.epoch + 1;
-      row.step = st.step;
+      row.step = ckpt.step;
       row.samples = (st.epoch + 1) * train_n;
       row.lr = used_lr;
       row.test_loss = last.loss;
@@ -465,7 +511,7 @@ int run(int argc, char** argv) {
       std::printf("Learning rate: %g -> %g from epoch %lld\n", epoch_lr, optimizer.lr(0), (long long)(st.epoch + 2));
     epoch_lr = optimizer.lr(0);
     std::fflush(stdout);
-    st.completed = st.epoch + 1;
+    ckpt.epoch = st.epoch + 1;
     if (!c.checkpoint_dir.empty()) {
       bool best = last.accuracy() > st.best_accuracy;
       if (best) st.best_accuracy = last.accuracy();

@@ -3,6 +3,8 @@
 #pragma GCC optimize("fp-contract=off")
 #include "ember/optim/lr_scheduler.h"
 
+#include "ember/core/value_reader.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -18,50 +20,18 @@ Value list_of(const std::vector<double>& v) {
   return Value(std::move(out));
 }
 
-std::string found_str(const Value& v) {
-  if (v.is_number()) return short_float(v.as_double());
-  if (v.is_bool()) return v.as_bool() ? "true" : "false";
-  if (v.is_string()) return "\"" + v.as_string() + "\"";
-  return std::string("a ") + v.kind_name();
+std::string found_str(const Value& v) { return ValueReader::found(v, ValueReader::Found::Quoted); }
+
+// The state dict `sd` read with core's reader, in these messages' style: `<where>"gamma" must be a
+// number, found "low"`, `"base_lrs"[1]`, `missing "T_max"`.
+ValueReader reader(const std::string& where, const Value& sd) {
+  ValueReader::Style style;
+  style.found = ValueReader::Found::Quoted;
+  style.bracket_index = true;
+  return ValueReader(sd, where, style);
 }
 
-// Checks that `sd` has `key`, returning it; errors start with `where`.
-const Value& need(const std::string& where, const Value& sd, const char* key) {
-  EMBER_CHECK(sd.contains(key), where, "missing \"", key, "\"");
-  return sd.at(key);
-}
-
-double number(const std::string& where, const Value& sd, const char* key, double min = -1e308) {
-  const Value& v = need(where, sd, key);
-  EMBER_CHECK(v.is_number() && v.as_double() >= min, where, "\"", key, "\" must be a number",
-              min > -1e308 ? " >= " + short_float(min) : std::string(), ", found ", found_str(v));
-  return v.as_double();
-}
-
-int64_t integer(const std::string& where, const Value& sd, const char* key, int64_t min) {
-  const Value& v = need(where, sd, key);
-  EMBER_CHECK(v.is_int() && v.as_int() >= min, where, "\"", key, "\" must be an int >= ", min, ", found ", found_str(v));
-  return v.as_int();
-}
-
-bool flag(const std::string& where, const Value& sd, const char* key) {
-  const Value& v = need(where, sd, key);
-  EMBER_CHECK(v.is_bool(), where, "\"", key, "\" must be a bool, found ", found_str(v));
-  return v.as_bool();
-}
-
-std::vector<double> doubles_of(const std::string& where, const Value& sd, const char* key, size_t expected) {
-  const Value& v = need(where, sd, key);
-  EMBER_CHECK(v.is_list(), where, "\"", key, "\" must be a list, found ", found_str(v));
-  EMBER_CHECK(v.size() == expected, where, "\"", key, "\" has ", v.size(), " values, expected ", expected,
-              " (one per parameter group of the optimizer)");
-  std::vector<double> out;
-  for (size_t i = 0; i < v.size(); ++i) {
-    EMBER_CHECK(v.at(i).is_number(), where, "\"", key, "\"[", i, "] must be a number, found ", found_str(v.at(i)));
-    out.push_back(v.at(i).as_double());
-  }
-  return out;
-}
+const char* const kPerGroup = " (one per parameter group of the optimizer)";
 }  // namespace
 
 // ---- LRScheduler ----
@@ -103,17 +73,17 @@ Value LRScheduler::state_dict() const {
 void LRScheduler::check_state(const Value& sd) const {
   EMBER_CHECK(sd.is_dict(), where(), "expected a dict, found ", found_str(sd));
   size_t n = optimizer_.num_param_groups();
-  doubles_of(where(), sd, "base_lrs", n);
-  doubles_of(where(), sd, "_last_lr", n);
-  integer(where(), sd, "last_epoch", -1);
-  if (sd.contains("_step_count")) integer(where(), sd, "_step_count", 0);
+  reader(where(), sd).numbers("base_lrs", n, kPerGroup);
+  reader(where(), sd).numbers("_last_lr", n, kPerGroup);
+  reader(where(), sd).integer_at_least("last_epoch", -1);
+  if (sd.contains("_step_count")) reader(where(), sd).integer_at_least("_step_count", 0);
   check_own_state(sd);
 }
 
 void LRScheduler::apply_state(const Value& sd) {
   size_t n = optimizer_.num_param_groups();
-  base_lrs_ = doubles_of(where(), sd, "base_lrs", n);
-  last_lr_ = doubles_of(where(), sd, "_last_lr", n);
+  base_lrs_ = reader(where(), sd).numbers("base_lrs", n, kPerGroup);
+  last_lr_ = reader(where(), sd).numbers("_last_lr", n, kPerGroup);
   last_epoch_ = sd.at("last_epoch").as_int();
   step_count_ = sd.contains("_step_count") ? sd.at("_step_count").as_int() : last_epoch_ + 1;
   load_own_state(sd);
@@ -151,8 +121,8 @@ void StepLR::own_state(Value::Dict& d) const {
   d.insert("gamma", Value(gamma_));
 }
 void StepLR::check_own_state(const Value& sd) const {
-  integer(where(), sd, "step_size", 1);
-  number(where(), sd, "gamma");
+  reader(where(), sd).integer_at_least("step_size", 1);
+  reader(where(), sd).number("gamma");
 }
 void StepLR::load_own_state(const Value& sd) {
   step_size_ = sd.at("step_size").as_int();
@@ -218,8 +188,8 @@ std::vector<int64_t> parse_milestones(const std::string& where, const Value& v) 
 }  // namespace
 
 void MultiStepLR::check_own_state(const Value& sd) const {
-  parse_milestones(where(), need(where(), sd, "milestones"));
-  number(where(), sd, "gamma");
+  parse_milestones(where(), reader(where(), sd).at("milestones"));
+  reader(where(), sd).number("gamma");
 }
 void MultiStepLR::load_own_state(const Value& sd) {
   milestones_ = parse_milestones(where(), sd.at("milestones"));
@@ -244,7 +214,7 @@ std::vector<double> ExponentialLR::closed_form_lr() {
 }
 
 void ExponentialLR::own_state(Value::Dict& d) const { d.insert("gamma", Value(gamma_)); }
-void ExponentialLR::check_own_state(const Value& sd) const { number(where(), sd, "gamma"); }
+void ExponentialLR::check_own_state(const Value& sd) const { reader(where(), sd).number("gamma"); }
 void ExponentialLR::load_own_state(const Value& sd) { gamma_ = sd.at("gamma").as_double(); }
 
 // ---- CosineAnnealingLR ----
@@ -284,8 +254,8 @@ void CosineAnnealingLR::own_state(Value::Dict& d) const {
   d.insert("eta_min", Value(eta_min_));
 }
 void CosineAnnealingLR::check_own_state(const Value& sd) const {
-  integer(where(), sd, "T_max", 1);
-  number(where(), sd, "eta_min");
+  reader(where(), sd).integer_at_least("T_max", 1);
+  reader(where(), sd).number("eta_min");
 }
 void CosineAnnealingLR::load_own_state(const Value& sd) {
   T_max_ = sd.at("T_max").as_int();
@@ -334,9 +304,9 @@ void LinearLR::own_state(Value::Dict& d) const {
   d.insert("total_iters", Value(total_iters_));
 }
 void LinearLR::check_own_state(const Value& sd) const {
-  number(where(), sd, "start_factor", 0);
-  number(where(), sd, "end_factor", 0);
-  integer(where(), sd, "total_iters", 1);
+  reader(where(), sd).number("start_factor", 0);
+  reader(where(), sd).number("end_factor", 0);
+  reader(where(), sd).integer_at_least("total_iters", 1);
 }
 void LinearLR::load_own_state(const Value& sd) {
   start_factor_ = sd.at("start_factor").as_double();
@@ -451,12 +421,12 @@ std::vector<OneCycleLR::Phase> OneCycleLR::parse_phases(const Value& v) const {
     std::string at = where() + "\"_schedule_phases\"[" + std::to_string(i) + "]: ";
     EMBER_CHECK(p.is_dict(), at, "expected a dict, found ", found_str(p));
     Phase ph;
-    ph.end_step = number(at, p, "end_step");
+    ph.end_step = reader(at, p).number("end_step");
     ph.end_step_is_int = p.at("end_step").is_int();
     std::string* names[] = {&ph.start_lr, &ph.end_lr, &ph.start_momentum, &ph.end_momentum};
     const char* keys[] = {"start_lr", "end_lr", "start_momentum", "end_momentum"};
     for (int k = 0; k < 4; ++k) {
-      const Value& s = need(at, p, keys[k]);
+      const Value& s = reader(at, p).at(keys[k]);
       static const char* known[] = {"initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum"};
       bool ok = s.is_string() && std::find_if(std::begin(known), std::end(known),
                                               [&](const char* n) { return s.as_string() == n; }) != std::end(known);
@@ -470,17 +440,17 @@ std::vector<OneCycleLR::Phase> OneCycleLR::parse_phases(const Value& v) const {
 }
 
 void OneCycleLR::check_own_state(const Value& sd) const {
-  integer(where(), sd, "total_steps", 1);
-  parse_phases(need(where(), sd, "_schedule_phases"));
+  reader(where(), sd).integer_at_least("total_steps", 1);
+  parse_phases(reader(where(), sd).at("_schedule_phases"));
   if (sd.contains("_anneal_func_type")) {
     const Value& a = sd.at("_anneal_func_type");
     EMBER_CHECK(a.is_string() && (a.as_string() == "cos" || a.as_string() == "linear"), where(),
                 "\"_anneal_func_type\" must be \"cos\" or \"linear\", found ", found_str(a));
   }
-  bool cycle = flag(where(), sd, "cycle_momentum");
+  bool cycle = reader(where(), sd).flag("cycle_momentum");
   EMBER_CHECK(cycle == cycle_momentum_, where(), "\"cycle_momentum\" is ", cycle ? "true" : "false",
               ", this scheduler was built with cycle_momentum ", cycle_momentum_ ? "true" : "false");
-  if (sd.contains("use_beta1")) flag(where(), sd, "use_beta1");
+  if (sd.contains("use_beta1")) reader(where(), sd).flag("use_beta1");
 }
 
 void OneCycleLR::load_own_state(const Value& sd) {
@@ -540,14 +510,14 @@ Value SequentialLR::state_dict() const {
 
 void SequentialLR::check_state(const Value& sd) const {
   EMBER_CHECK(sd.is_dict(), where(), "expected a dict, found ", found_str(sd));
-  const Value& ms = need(where(), sd, "_milestones");
+  const Value& ms = reader(where(), sd).at("_milestones");
   EMBER_CHECK(ms.is_list() && ms.size() == milestones_.size(), where(), "\"_milestones\" must be a list of ",
               milestones_.size(), " ints, found ", ms.is_list() ? std::to_string(ms.size()) + " values" : found_str(ms));
   for (size_t i = 0; i < ms.size(); ++i)
     EMBER_CHECK(ms.at(i).is_int(), where(), "\"_milestones\"[", i, "] must be an int, found ", found_str(ms.at(i)));
-  integer(where(), sd, "last_epoch", -1);
-  doubles_of(where(), sd, "_last_lr", optimizer_.num_param_groups());
-  const Value& subs = need(where(), sd, "_schedulers");
+  reader(where(), sd).integer_at_least("last_epoch", -1);
+  reader(where(), sd).numbers("_last_lr", optimizer_.num_param_groups(), kPerGroup);
+  const Value& subs = reader(where(), sd).at("_schedulers");
   EMBER_CHECK(subs.is_list() && subs.size() == schedulers_.size(), where(), "\"_schedulers\" must be a list of ",
               schedulers_.size(), " state dicts (one per scheduler), found ",
               subs.is_list() ? std::to_string(subs.size()) : found_str(subs));
@@ -558,7 +528,7 @@ void SequentialLR::apply_state(const Value& sd) {
   milestones_.clear();
   for (size_t i = 0; i < sd.at("_milestones").size(); ++i) milestones_.push_back(sd.at("_milestones").at(i).as_int());
   last_epoch_ = sd.at("last_epoch").as_int();
-  last_lr_ = doubles_of(where(), sd, "_last_lr", optimizer_.num_param_groups());
+  last_lr_ = reader(where(), sd).numbers("_last_lr", optimizer_.num_param_groups(), kPerGroup);
   for (size_t i = 0; i < schedulers_.size(); ++i) schedulers_[i]->apply_state(sd.at("_schedulers").at(i));
 }
 

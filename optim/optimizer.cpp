@@ -90,46 +90,38 @@ Value Optimizer::state_dict() const {
   return Value(std::move(out));
 }
 
+static std::string found_str(const Value& v) { return ValueReader::found(v, ValueReader::Found::Value); }
+
+static ValueReader::Style group_style() {
+  ValueReader::Style s;
+  s.found = ValueReader::Found::Value;
+  return s;
+}
+
 Optimizer::GroupReader::GroupReader(const char* kind, size_t g, const Value& group)
-    : where_(std::string(kind) + ".load_state_dict: parameter group " + std::to_string(g)), group_(group) {
-  EMBER_CHECK(group.contains("lr"), where_, ": \"lr\" is missing (expected the group's learning rate)");
+    : reader_(group, std::string(kind) + ".load_state_dict: parameter group " + std::to_string(g) + ": ", group_style()) {
+  EMBER_CHECK(group.contains("lr"), reader_.where(), "\"lr\" is missing (expected the group's learning rate)");
 }
 
 void Optimizer::GroupReader::fail(const char* key, const std::string& expected, const std::string& found) const {
-  EMBER_FAIL(where_, ": \"", key, "\" must be ", expected, ", found ", found);
-}
-
-static std::string found_str(const Value& v) {
-  if (v.is_number()) return short_float(v.as_double());
-  if (v.is_bool()) return v.as_bool() ? "true" : "false";
-  if (v.is_tensor() && v.as_tensor().defined()) return "a tensor of shape " + shape_str(v.as_tensor().shape());
-  return std::string("a ") + v.kind_name();
+  reader_.fail(reader_.label(key), expected, found);
 }
 
 void Optimizer::GroupReader::number(const char* key, double& out, double min) const {
-  if (!group_.contains(key)) return;
-  const Value& v = group_.at(key);
-  std::string expected = min > -1e308 ? "a number >= " + short_float(min) : "a number";
-  if (!v.is_number()) fail(key, expected, found_str(v));
-  double x = v.as_double();
-  if (!(x >= min)) fail(key, expected, short_float(x));
-  out = x;
+  if (has(key)) out = reader_.number(key, min);
 }
 
 void Optimizer::GroupReader::flag(const char* key, bool& out) const {
-  if (!group_.contains(key)) return;
-  const Value& v = group_.at(key);
-  if (!v.is_bool()) fail(key, "a bool", found_str(v));
-  out = v.as_bool();
+  if (has(key)) out = reader_.flag(key);
 }
 
 void Optimizer::GroupReader::betas(const char* key, std::pair<double, double>& out) const {
-  if (!group_.contains(key)) return;
-  const Value& v = group_.at(key);
+  if (!has(key)) return;
+  const Value& v = reader_.at(key);
   const char* expected = "two numbers in [0, 1)";
-  if (!v.is_list() || v.size() != 2) fail(key, expected, found_str(v));
+  if (!v.is_list() || v.size() != 2) fail(key, expected, reader_.found(v));
   if (!v.at(0).is_number() || !v.at(1).is_number())
-    fail(key, expected, "[" + found_str(v.at(0)) + ", " + found_str(v.at(1)) + "]");
+    fail(key, expected, "[" + reader_.found(v.at(0)) + ", " + reader_.found(v.at(1)) + "]");
   double b1 = v.at(0).as_double(), b2 = v.at(1).as_double();
   if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1))
     fail(key, expected, "[" + short_float(b1) + ", " + short_float(b2) + "]");

@@ -16,6 +16,7 @@
 #include "ember/core/ordered_dict.h"
 #include "ember/core/tensor.h"
 #include "ember/core/value.h"
+#include "ember/core/value_reader.h"
 
 namespace ember::optim {
 
@@ -56,17 +57,16 @@ class Optimizer {
     GroupReader(const char* kind, size_t g, const Value& group);
     // A number (an int, a double or a 0-dim tensor, as PyTorch may carry it) not below `min`:
     // `"lr" must be a number >= 0, found -0.1` (NaN is refused too).
-    void number(const char* key, double& out, double min = -1e308) const;
+    void number(const char* key, double& out, double min = ValueReader::kNoMin) const;
     void flag(const char* key, bool& out) const;
     // Two numbers each in [0, 1) (Adam's betas): `"betas" must be two numbers in [0, 1), found [0.9, 1]`.
     void betas(const char* key, std::pair<double, double>& out) const;
-    bool has(const char* key) const { return group_.contains(key); }
+    bool has(const char* key) const { return reader_.has(key); }
     // Throws "<where>: "key" must be <expected>, found <found>".
     [[noreturn]] void fail(const char* key, const std::string& expected, const std::string& found) const;
 
    private:
-    std::string where_;
-    const Value& group_;
+    ValueReader reader_;  // core's reader, in the style of these messages
   };
 
   // The state of one parameter (empty before its first step); throws if `param` is not optimized here.

@@ -16,8 +16,8 @@
 #include "ember/io/interop/onnx.h"
 #include "ember/io/interop/serialize.h"
 #include "ember/io/onnx/export.h"
+#include "ember/train/checkpoint.h"
 #include "examples/models.h"
-#include "examples/training_state.h"
 #include "io_helpers.h"
 #include "onnx_helpers.h"
 
@@ -96,7 +96,7 @@ TEST_CASE("export: the initializers are the state dict, and ember::load gives it
   // Loaded into a fresh model, the weights give the same outputs.
   manual_seed(99);
   examples::MNISTNetBN fresh;
-  fresh.load_state_dict(examples::model_state_from(v, dir.file("bn.onnx")));
+  fresh.load_state_dict(train::model_state_from(v, dir.file("bn.onnx")));
   fresh.eval();
   NoGradGuard ng;
   CHECK(max_abs_diff((*m)(x), fresh(x)) == 0.0);

@@ -340,6 +340,25 @@ TEST_CASE("the resumed run repeats the uninterrupted run's last epochs line for 
   CHECK(epoch_lines(runs[0]) == epoch_lines(runs[1]));
 }
 
+TEST_CASE("a user's own loop stopped mid-epoch and resumed with TrainingCheckpoint repeats the last epochs") {
+  const Tutorial& t = tutorial();
+  std::vector<std::string> runs;
+  for (const auto& [i, r] : t.results)
+    if (t.blocks[i].command.rfind(kBinPrefix + "sd_resume_loop ", 0) == 0) runs.push_back(r.output);
+  REQUIRE(runs.size() == 3);  // straight, stopped, resumed
+  REQUIRE(runs[1].find("stopped after step") != std::string::npos);
+  REQUIRE(runs[2].find("resumed from") != std::string::npos);
+  auto later_epochs = [](const std::string& out) {
+    std::string keep;
+    for (const auto& line : split_lines(out))
+      if (line.rfind("epoch 3:", 0) == 0 || line.rfind("epoch 4:", 0) == 0) keep += line + "\n";
+    return keep;
+  };
+  std::string straight = later_epochs(runs[0]);
+  CHECK(std::count(straight.begin(), straight.end(), '\n') == 2);
+  CHECK(later_epochs(runs[2]) == straight);
+}
+
 // Last, so that it sees every result: in update mode, rewrite the blocks from the programs.
 TEST_CASE("update mode (EMBER_UPDATE_TUTORIAL=1) rewrites the blocks") {
   if (!updating()) return;
