@@ -36,6 +36,7 @@ class Adagrad : public GroupedOptimizer<AdagradOptions> {
   void on_group_added(size_t group) override;
   std::vector<std::string> state_names() const override { return {"step", "sum"}; }
   std::vector<std::string> required_state(size_t, const Value&) const override { return {"step", "sum"}; }
+  std::vector<std::string> nonnegative_state() const override { return {"sum"}; }
   const char* kind() const override { return "Adagrad"; }
 };
 

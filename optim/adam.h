@@ -57,6 +57,7 @@ class Adam : public GroupedOptimizer<AdamOptions> {
     return {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
   }
   std::vector<std::string> required_state(size_t g, const Value& group) const override;
+  std::vector<std::string> nonnegative_state() const override { return {"exp_avg_sq", "max_exp_avg_sq"}; }
   const char* kind() const override { return "Adam"; }
 
  private:

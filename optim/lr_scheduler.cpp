@@ -32,6 +32,9 @@ ValueReader reader(const std::string& where, const Value& sd) {
 }
 
 const char* const kPerGroup = " (one per parameter group of the optimizer)";
+// The largest gamma or eta_min a loaded state may hold: anything past it makes the rates overflow
+// (gamma 1e300) or is no learning rate a run uses; 0 and below, NaN and infinity are refused too.
+constexpr double kMaxFactor = 1e6;
 }  // namespace
 
 // ---- LRScheduler ----
@@ -122,7 +125,7 @@ void StepLR::own_state(Value::Dict& d) const {
 }
 void StepLR::check_own_state(const Value& sd) const {
   reader(where(), sd).integer_at_least("step_size", 1);
-  reader(where(), sd).number("gamma");
+  reader(where(), sd).number_in("gamma", 0, kMaxFactor, /*open_low=*/true);
 }
 void StepLR::load_own_state(const Value& sd) {
   step_size_ = sd.at("step_size").as_int();
@@ -189,7 +192,7 @@ std::vector<int64_t> parse_milestones(const std::string& where, const Value& v) 
 
 void MultiStepLR::check_own_state(const Value& sd) const {
   parse_milestones(where(), reader(where(), sd).at("milestones"));
-  reader(where(), sd).number("gamma");
+  reader(where(), sd).number_in("gamma", 0, kMaxFactor, /*open_low=*/true);
 }
 void MultiStepLR::load_own_state(const Value& sd) {
   milestones_ = parse_milestones(where(), sd.at("milestones"));
@@ -214,7 +217,9 @@ std::vector<double> ExponentialLR::closed_form_lr() {
 }
 
 void ExponentialLR::own_state(Value::Dict& d) const { d.insert("gamma", Value(gamma_)); }
-void ExponentialLR::check_own_state(const Value& sd) const { reader(where(), sd).number("gamma"); }
+void ExponentialLR::check_own_state(const Value& sd) const {
+  reader(where(), sd).number_in("gamma", 0, kMaxFactor, /*open_low=*/true);
+}
 void ExponentialLR::load_own_state(const Value& sd) { gamma_ = sd.at("gamma").as_double(); }
 
 // ---- CosineAnnealingLR ----
@@ -255,7 +260,7 @@ void CosineAnnealingLR::own_state(Value::Dict& d) const {
 }
 void CosineAnnealingLR::check_own_state(const Value& sd) const {
   reader(where(), sd).integer_at_least("T_max", 1);
-  reader(where(), sd).number("eta_min");
+  reader(where(), sd).number_in("eta_min", 0, kMaxFactor);
 }
 void CosineAnnealingLR::load_own_state(const Value& sd) {
   T_max_ = sd.at("T_max").as_int();
@@ -356,7 +361,11 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, const OneCycleLROptions& o)
 }
 
 double OneCycleLR::group_value(size_t g, const std::string& name) const {
-  if (name == "initial_lr") return *optimizer_.initial_lr(g);
+  if (name == "initial_lr") {
+    EMBER_CHECK(optimizer_.initial_lr(g), where(), "parameter group ", g, " of the optimizer has no \"initial_lr\", ",
+                "which the schedule starts from (load the optimizer state dict saved with this scheduler)");
+    return *optimizer_.initial_lr(g);
+  }
   if (name == "max_lr") return max_lr_[g];
   if (name == "min_lr") return min_lr_[g];
   if (name == "max_momentum") return max_momentum_[g];
@@ -423,6 +432,10 @@ std::vector<OneCycleLR::Phase> OneCycleLR::parse_phases(const Value& v) const {
     Phase ph;
     ph.end_step = reader(at, p).number("end_step");
     ph.end_step_is_int = p.at("end_step").is_int();
+    // The phases split the steps in order: each ends after the one before it.
+    EMBER_CHECK(std::isfinite(ph.end_step) && (out.empty() || ph.end_step > out.back().end_step), at,
+                "\"end_step\" must be finite and after the previous phase's (",
+                out.empty() ? std::string("none") : short_float(out.back().end_step), "), found ", short_float(ph.end_step));
     std::string* names[] = {&ph.start_lr, &ph.end_lr, &ph.start_momentum, &ph.end_momentum};
     const char* keys[] = {"start_lr", "end_lr", "start_momentum", "end_momentum"};
     for (int k = 0; k < 4; ++k) {
@@ -442,6 +455,9 @@ std::vector<OneCycleLR::Phase> OneCycleLR::parse_phases(const Value& v) const {
 void OneCycleLR::check_own_state(const Value& sd) const {
   reader(where(), sd).integer_at_least("total_steps", 1);
   parse_phases(reader(where(), sd).at("_schedule_phases"));
+  for (size_t g = 0; g < optimizer_.num_param_groups(); ++g)  // what the phases start from
+    EMBER_CHECK(optimizer_.initial_lr(g), where(), "parameter group ", g, " of the optimizer has no \"initial_lr\", ",
+                "which the schedule starts from (load the optimizer state dict saved with this scheduler)");
   if (sd.contains("_anneal_func_type")) {
     const Value& a = sd.at("_anneal_func_type");
     EMBER_CHECK(a.is_string() && (a.as_string() == "cos" || a.as_string() == "linear"), where(),

@@ -6,6 +6,7 @@
 
 #include "ember/core/options.h"
 #include "ember/core/autograd.h"
+#include "ember/core/ops.h"
 
 namespace ember::optim {
 
@@ -167,9 +168,12 @@ std::string kinds_with(const std::string& key, bool state) {
 }  // namespace
 
 // "12" -> 12; anything but plain decimal digits -> -1.
+// A state key: a parameter index written as PyTorch writes it (decimal, no sign, no leading zero), so
+// no two keys name one parameter ("0" and "00"); -1 for anything else.
 static int64_t parse_index(const std::string& s) {
   if (s.empty() || s.size() > 18 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
     return -1;
+  if (s.size() > 1 && s[0] == '0') return -1;
   return std::stoll(s);
 }
 
@@ -198,6 +202,7 @@ void Optimizer::load_state_dict(const Value& sd) {
       EMBER_CHECK(ids.at(i).is_int(), where, "parameter group ", g, ": \"params\" entry ", i, " must be an int, found a ",
                   ids.at(i).kind_name());
       int64_t id = ids.at(i).as_int();
+      EMBER_CHECK(id >= 0, where, "parameter group ", g, ": \"params\" entry ", i, " must be an int >= 0, found ", id);
       EMBER_CHECK(id_map.emplace(id, std::make_pair(g, i)).second, where, "parameter index ", id,
                   " appears twice in \"param_groups\"");
     }
@@ -214,8 +219,9 @@ void Optimizer::load_state_dict(const Value& sd) {
     }
     check_group_options(g, group);
     if (group.contains("initial_lr"))
-      EMBER_CHECK(group.at("initial_lr").is_number() && group.at("initial_lr").as_double() >= 0, where,
-                  "parameter group ", g, ": \"initial_lr\" must be a number >= 0, found ",
+      EMBER_CHECK(group.at("initial_lr").is_number() && group.at("initial_lr").as_double() >= 0 &&
+                      std::isfinite(group.at("initial_lr").as_double()),
+                  where, "parameter group ", g, ": \"initial_lr\" must be a finite number >= 0, found ",
                   found_str(group.at("initial_lr")));
   }
 
@@ -226,6 +232,8 @@ void Optimizer::load_state_dict(const Value& sd) {
   NoGradGuard no_grad;
   for (const auto& [key, entry] : saved_state.as_dict()) {
     int64_t id = parse_index(key);
+    EMBER_CHECK(id >= 0, where, "\"state\" has an entry \"", key,
+                "\", which is not a parameter index (an int >= 0 written without sign or leading zeros)");
     auto it = id_map.find(id);
     EMBER_CHECK(it != id_map.end(), where, "\"state\" has an entry \"", key,
                 "\" that is not the index of a parameter in \"param_groups\"");
@@ -259,6 +267,16 @@ void Optimizer::load_state_dict(const Value& sd) {
                   shape_str(t.shape()), ", expected the parameter's shape ", shape_str(param.shape()));
       EMBER_CHECK(is_floating(t.dtype()), where, "state \"", name, "\" of parameter ", key,
                   " must be a floating tensor, found ", dtype_name(t.dtype()));
+      // A NaN or infinite buffer (a run that diverged) would carry on into NaN; a negative sum of
+      // squares would make the update's square root NaN.
+      if (t.numel() > 0) {
+        Tensor tc = t.detach().to(kCPU).to(kFloat64);
+        EMBER_CHECK(std::isfinite(ember::max(ember::abs(tc)).item()), where, "state \"", name, "\" of parameter ", key,
+                    " holds a NaN or infinite value");
+        if (has(nonnegative_state(), name))
+          EMBER_CHECK(ember::min(tc).item() >= 0, where, "state \"", name, "\" of parameter ", key,
+                      " holds a negative value (", short_float(ember::min(tc).item()), "); it is a sum of squares");
+      }
       Tensor c = t.detach().to(param.device());
       c = c.to(param.dtype());
       if (c.shares_storage(t)) c = c.clone();

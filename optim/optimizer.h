@@ -97,6 +97,9 @@ class Optimizer {
   // The state names a parameter that has any state must have under group `g`'s loaded options
   // (already checked); a load missing one is refused. Default: none.
   virtual std::vector<std::string> required_state(size_t g, const Value& group) const { return {}; }
+  // The state names whose every element must be >= 0 (sums of squares): a loaded negative one is
+  // refused, as it would make the update's square root NaN. Default: none.
+  virtual std::vector<std::string> nonnegative_state() const { return {}; }
   // The optimizer's name for messages ("SGD").
   virtual const char* kind() const = 0;
 

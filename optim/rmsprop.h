@@ -45,6 +45,7 @@ class RMSprop : public GroupedOptimizer<RMSpropOptions> {
     return {"step", "square_avg", "momentum_buffer", "grad_avg"};
   }
   std::vector<std::string> required_state(size_t g, const Value& group) const override;
+  std::vector<std::string> nonnegative_state() const override { return {"square_avg"}; }
   const char* kind() const override { return "RMSprop"; }
 };
 

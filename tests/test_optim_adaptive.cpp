@@ -306,6 +306,36 @@ TEST_CASE("bad state dicts are refused naming the key, the expected and the foun
   CHECK(test::error_of([&] { adam.load_state_dict(bad); }).find("state of parameter 1 lacks \"exp_avg_sq\"") !=
         std::string::npos);
 
+  // Moment buffers that would carry the run into NaN: NaN or infinite, or a negative sum of squares.
+  for (float v : {std::nanf(""), INFINITY, -INFINITY}) {
+    bad = deep_copy(adam_sd);
+    bad["state"]["0"]["exp_avg"] = Value(from_vector<float>({0, 0, v, 0, 0, 0}).reshape({2, 3}));
+    CHECK(test::error_of([&] { adam.load_state_dict(bad); }) ==
+          "Adam.load_state_dict: state \"exp_avg\" of parameter 0 holds a NaN or infinite value");
+  }
+  bad = deep_copy(adam_sd);
+  bad["state"]["1"]["exp_avg_sq"] = Value(from_vector<float>({1e-4f, -0.5f}));
+  CHECK(test::error_of([&] { adam.load_state_dict(bad); }) ==
+        "Adam.load_state_dict: state \"exp_avg_sq\" of parameter 1 holds a negative value (-0.5); it is a sum of "
+        "squares");
+  bad = deep_copy(adam_sd);
+  bad["state"]["1"]["exp_avg"] = Value(from_vector<float>({1e-4f, -0.5f}));  // a first moment may be negative
+  CHECK(test::error_of([&] { adam.load_state_dict(bad); }).empty());
+  adam.load_state_dict(adam_before);
+  unchanged();
+  // State keys: one canonical index per parameter ("0", never "00"), and no negative parameter index.
+  bad = deep_copy(adam_sd);
+  bad["state"] = Value::dict({{"00", adam_sd.at("state").at("0")}, {"1", adam_sd.at("state").at("1")}});
+  CHECK(test::error_of([&] { adam.load_state_dict(bad); }) ==
+        "Adam.load_state_dict: \"state\" has an entry \"00\", which is not a parameter index (an int >= 0 written "
+        "without sign or leading zeros)");
+  bad = deep_copy(adam_sd);
+  bad["param_groups"].as_list()[0]["params"] = Value::list({-1, 1});
+  bad["state"] = Value::dict({{"x", adam_sd.at("state").at("0")}, {"1", adam_sd.at("state").at("1")}});
+  CHECK(test::error_of([&] { adam.load_state_dict(bad); }) ==
+        "Adam.load_state_dict: parameter group 0: \"params\" entry 0 must be an int >= 0, found -1");
+  unchanged();
+
   // Rates and betas.
   auto with = [&](const char* key, Value v) {
     Value sd = deep_copy(adam_sd);

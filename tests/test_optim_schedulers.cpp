@@ -183,6 +183,11 @@ TEST_CASE("bad scheduler input is refused naming the key, and changes nothing") 
   };
   CHECK(with("T_max", 0) == "CosineAnnealingLR.load_state_dict: \"T_max\" must be an int >= 1, found 0");
   CHECK(with("eta_min", "low") == "CosineAnnealingLR.load_state_dict: \"eta_min\" must be a number, found \"low\"");
+  // Values that would make every later rate NaN, infinite or frozen.
+  CHECK(with("eta_min", 1e300) ==
+        "CosineAnnealingLR.load_state_dict: \"eta_min\" must be a finite number >= 0 and <= 1e+06, found 1e+300");
+  CHECK(with("eta_min", INFINITY) ==
+        "CosineAnnealingLR.load_state_dict: \"eta_min\" must be a finite number >= 0 and <= 1e+06, found inf");
   CHECK(with("base_lrs", Value::list({0.1, 0.2})) ==
         "CosineAnnealingLR.load_state_dict: \"base_lrs\" has 2 values, expected 1 (one per parameter group of the "
         "optimizer)");
@@ -204,4 +209,34 @@ TEST_CASE("bad scheduler input is refused naming the key, and changes nothing") 
   SequentialLR seq(opt, {a, b}, {3});
   CHECK(test::error_of([&] { seq.load_state_dict(seq_bad); }) ==
         "SequentialLR.load_state_dict: \"_schedulers\" must be a list of 2 state dicts (one per scheduler), found 0");
+}
+
+TEST_CASE("a loaded schedule that would train into NaN or freeze is refused: gamma, phases, a missing initial_lr") {
+  Tensor w = zeros({1}).requires_grad_();
+  SGD opt({w}, SGDOptions(0.1).momentum(0.9));
+  StepLR step_lr(opt, 2, 0.5);
+  Value sd = step_lr.state_dict();
+  for (double gamma : {0.0, -1.0, 1e300, double(INFINITY)}) {
+    Value bad = sd;
+    bad["gamma"] = gamma;
+    CHECK(test::error_of([&] { step_lr.load_state_dict(bad); }).find("StepLR.load_state_dict: \"gamma\" must be a finite number > 0 and <= 1e+06") == 0);
+  }
+
+  SGD opt2({w}, SGDOptions(0.1).momentum(0.9));
+  OneCycleLR one(opt2, OneCycleLROptions(0.1, 10));
+  Value good = one.state_dict();
+  Value bad = good;
+  Value::List phases = bad.at("_schedule_phases").as_list();
+  phases[1]["end_step"] = phases[0].at("end_step");  // a phase that ends where the one before it did
+  bad["_schedule_phases"] = Value(phases);
+  CHECK(test::error_of([&] { one.load_state_dict(bad); }).find("\"_schedule_phases\"[1]: \"end_step\" must be finite and after the previous phase's") != std::string::npos);
+  one.load_state_dict(good);
+
+  // The optimizer's state dict without "initial_lr" (one the schedule starts from): refused when the
+  // scheduler's state loads, not by dereferencing nothing at the next step.
+  Value osd = opt2.state_dict();
+  osd["param_groups"].as_list()[0].as_dict().erase("initial_lr");
+  opt2.load_state_dict(osd);
+  CHECK(test::error_of([&] { one.load_state_dict(good); }).find("parameter group 0 of the optimizer has no \"initial_lr\"") != std::string::npos);
+  CHECK(test::error_of([&] { one.step(); }).find("has no \"initial_lr\"") != std::string::npos);
 }
