@@ -230,7 +230,7 @@ void check_checkpoint(const Value& ckpt, const std::string& path) {
   if (!r.at("loss").is_number()) r.fail(r.label("loss"), "a number", r.found(r.at("loss")));
   r.number_in("best_accuracy", -1, 100);  // percent; -1 before the first evaluation
   r.one_of("config/dataset", {"mnist", "fashion-mnist"});
-  r.one_of("config/model", {"mnistnet", "mnistnet-bn"});
+  r.one_of("config/model", {"mnistnet", "mnistnet-bn", "fashionnet"});
   int64_t epoch = ckpt.at("epoch").as_int(), epochs = r.integer("config/epochs", 0, kMaxCount);
   EMBER_CHECK(epoch <= epochs, path, ": \"epoch\" (", epoch, ") is past \"config/epochs\" (", epochs, ")");
   r.integer("config/batch_size", 1, kMaxInt);

@@ -362,3 +362,15 @@ TEST_CASE("train_mnist's output files: FIFOs refused at once, planted links not 
     CHECK(std::regex_match(line, std::regex(R"(\{("[a-z_]+":("[a-z]+"|-?[0-9.e+-]+|null),?)+\})")));
   }
 }
+
+TEST_CASE("a genuine checkpoint of every model train_mnist offers resumes (fashionnet too)") {
+  require_data();
+  fs::path d = scratch("resume_fashionnet");
+  const std::string base = "--data " + kData + " --model fashionnet --train-size 64 --test-size 32 --batch-size 32 "
+                           "--log-interval 100 --checkpoint-dir " + d.string();
+  Run first = run(base + " --epochs 1");
+  REQUIRE_MESSAGE(first.code == 0, first.output);
+  Run resumed = run(base + " --epochs 2 --resume " + (d / "checkpoint_epoch_1.ember").string());
+  CHECK_MESSAGE(resumed.code == 0, resumed.output);
+  CHECK(resumed.output.find("Train Epoch: 2") != std::string::npos);
+}
