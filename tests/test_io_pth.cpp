@@ -414,6 +414,8 @@ TEST_CASE("ember-ckpt inspects, verifies, diffs and converts all three formats")
   CHECK(r.output.find("wrote " + dir.file("m.safetensors") + ": safetensors, 8 tensors") != std::string::npos);
   r = run("ember-ckpt", "inspect " + dir.file("m.safetensors"));
   CHECK(r.output.find("metadata:\n  \"format\": \"pt\"") != std::string::npos);
+  // No "8 checksums ok" of a format that has none.
+  CHECK(r.output.find("of tensor data; no checksums (this format has none), 0 bad\n") != std::string::npos);
   r = run("ember-ckpt", "verify " + dir.file("m.safetensors"));
   CHECK(r.code == 0);
   CHECK(r.output.find("this format has no checksums") != std::string::npos);

@@ -255,7 +255,7 @@ int cmd_inspect(const std::string& file, bool stats, const std::string& pattern)
   }
   Table tensors(header, right);
   uint64_t bytes = 0, elements = 0;
-  size_t bad = 0, shown = 0;
+  size_t bad = 0, shown = 0, checked = 0;
   for (size_t i = 0; i < table.size(); ++i) {
     const TensorInfo& t = table[i];
     if (!key_matches(t.name, pattern)) continue;
@@ -263,6 +263,7 @@ int cmd_inspect(const std::string& file, bool stats, const std::string& pattern)
     std::string problem = reader->check_tensor(i);
     std::string status = !t.has_checksum ? "none" : problem.empty() ? "ok " + hex32(t.crc32) : "BAD: " + problem;
     bad += !problem.empty();
+    checked += t.has_checksum;
     bytes += t.nbytes;
     elements += uint64_t(shape_numel(t.shape));
     std::vector<std::string> row = {quote(t.name, 200), dtype_name(t.dtype),
@@ -289,8 +290,13 @@ int cmd_inspect(const std::string& file, bool stats, const std::string& pattern)
                                   : std::string("the file holds no keys")));
   if (tensors.size()) std::cout << "tensors:\n" << tensors.str();
   std::cout << "total: " << count_of(shown, "tensor") << ", " << count_of(elements, "element") << ", "
-            << count_of(bytes, "byte") << " of tensor data; " << shown - bad << " checksum"
-            << (shown - bad == 1 ? "" : "s") << " ok, " << bad << " bad\n";
+            << count_of(bytes, "byte") << " of tensor data; ";
+  // safetensors and ONNX have no checksums: their tensors are counted as checked for what they can be
+  // (a bool tensor's bytes), not as checksums that matched.
+  if (checked == 0 && shown > 0)
+    std::cout << "no checksums (this format has none), " << bad << " bad\n";
+  else
+    std::cout << shown - bad << " checksum" << (shown - bad == 1 ? "" : "s") << " ok, " << bad << " bad\n";
   return bad ? kDifferent : kOk;
 }
 
