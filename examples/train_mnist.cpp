@@ -9,6 +9,7 @@
 //   train_mnist --load ckpt/best.ember --epochs 0 --predictions preds.txt
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -16,7 +17,9 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <initializer_list>
 #include <span>
+#include <string>
 
 #include "ember/core/parallel.h"
 #include "ember/data/dataloader.h"
@@ -35,6 +38,22 @@
 using namespace ember;
 
 namespace {
+
+// What --dataset and --model accept, and what a checkpoint's config may record: one list each.
+constexpr std::initializer_list<const char*> kDatasets = {"mnist", "fashion-mnist"};
+constexpr std::initializer_list<const char*> kModels = {"mnistnet", "mnistnet-bn", "fashionnet"};
+
+bool is_one_of(std::initializer_list<const char*> names, const std::string& s) {
+  return std::find(names.begin(), names.end(), s) != names.end();
+}
+
+// "a | b | c" (sep " | "), or "a, b or c" (sep ", ", last " or ").
+std::string joined(std::initializer_list<const char*> names, const char* sep, const char* last) {
+  std::string out;
+  for (const char* const* n = names.begin(); n != names.end(); ++n)
+    out += (n == names.begin() ? "" : n + 1 == names.end() ? last : sep) + std::string(*n);
+  return out;
+}
 
 struct Config {
   std::string data;  // default: datasets/<dataset>
@@ -83,8 +102,8 @@ class FirstRows : public data::Dataset {
 examples::Flags make_flags(Config& c) {
   examples::Flags f("train_mnist", "Train MNISTNet on MNIST or Fashion-MNIST, with checkpoints that resume exactly.");
   f.add("--data", c.data, "folder with the four IDX files, raw or .gz (default: datasets/<dataset>)");
-  f.add("--dataset", c.dataset, "mnist | fashion-mnist");
-  f.add("--model", c.model, "mnistnet | mnistnet-bn | fashionnet");
+  f.add("--dataset", c.dataset, joined(kDatasets, " | ", " | "));
+  f.add("--model", c.model, joined(kModels, " | ", " | "));
   f.add("--epochs", c.epochs, "epochs of the whole run (0: only evaluate)");
   f.add("--batch-size", c.batch_size, "training batch size");
   f.add("--test-batch-size", c.test_batch_size, "evaluation batch size");
@@ -120,9 +139,8 @@ void validate(const Config& c, const examples::Flags& f) {
   auto need = [&](bool ok, const char* flag, const std::string& why) {
     if (!ok) f.fail(std::string(flag) + ": " + why);
   };
-  need(c.dataset == "mnist" || c.dataset == "fashion-mnist", "--dataset", "expected mnist or fashion-mnist, found '" + c.dataset + "'");
-  need(c.model == "mnistnet" || c.model == "mnistnet-bn" || c.model == "fashionnet", "--model",
-       "expected mnistnet, mnistnet-bn or fashionnet, found '" + c.model + "'");
+  need(is_one_of(kDatasets, c.dataset), "--dataset", "expected " + joined(kDatasets, ", ", " or ") + ", found '" + c.dataset + "'");
+  need(is_one_of(kModels, c.model), "--model", "expected " + joined(kModels, ", ", " or ") + ", found '" + c.model + "'");
   need(c.epochs >= 0, "--epochs", "must be >= 0");
   need(c.batch_size > 0, "--batch-size", "must be > 0");
   need(c.test_batch_size > 0, "--test-batch-size", "must be > 0");
@@ -229,8 +247,8 @@ void check_checkpoint(const Value& ckpt, const std::string& path) {
   // "loss" is a record of the last batch (NaN where a run diverged), not an input of the next step.
   if (!r.at("loss").is_number()) r.fail(r.label("loss"), "a number", r.found(r.at("loss")));
   r.number_in("best_accuracy", -1, 100);  // percent; -1 before the first evaluation
-  r.one_of("config/dataset", {"mnist", "fashion-mnist"});
-  r.one_of("config/model", {"mnistnet", "mnistnet-bn", "fashionnet"});
+  r.one_of("config/dataset", kDatasets);
+  r.one_of("config/model", kModels);
   int64_t epoch = ckpt.at("epoch").as_int(), epochs = r.integer("config/epochs", 0, kMaxCount);
   EMBER_CHECK(epoch <= epochs, path, ": \"epoch\" (", epoch, ") is past \"config/epochs\" (", epochs, ")");
   r.integer("config/batch_size", 1, kMaxInt);
